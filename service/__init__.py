@@ -1,0 +1,1 @@
+"""The autoreply service: HTTP API, decision pipeline, persistence and the command line."""

@@ -1,0 +1,15 @@
+"""The `autoreply` command line: one entry point for everything a person runs."""
+
+from __future__ import annotations
+
+import typer
+
+from service.cli.rules import rules_app
+
+app = typer.Typer(
+    name="autoreply",
+    help="Customer-support autoreply: rules, data, training and the service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(rules_app, name="rules")

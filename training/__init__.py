@@ -1,0 +1,1 @@
+"""Offline training: data preparation, fine-tuning, evaluation and reports."""
