@@ -169,8 +169,8 @@ def iter_feedback_examples(
     )
     if since is not None:
         query = query.where(Feedback.created_at >= since)
-    for row in session.execute(query):
-        yield row.tuple()
+    for feedback, ticket, decision in session.execute(query):  # noqa: UP028 (typed unpacking)
+        yield feedback, ticket, decision
 
 
 def count_rows(session: Session) -> dict[str, int]:
