@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from service.schemas import (
     TicketIn,
 )
 from service.state import AppState
+
+log = logging.getLogger("autoreply.decisions")
 
 
 def _ticket_row(ticket: TicketIn) -> dict[str, Any]:
@@ -77,12 +80,22 @@ def _decision_row(
     }
 
 
-def _count(state: AppState, a: Assessment, kind: str, verdict: Verdict) -> None:
+def _count(state: AppState, a: Assessment, kind: str, verdict: Verdict, decision_id: str) -> None:
+    """Count the decision in the metrics and log it by id (never the text, the facts or a key)."""
     line = a.ticket.line if a.ticket.line in state.settings.line_modes else "unknown"
     action = verdict.action.value if kind == "autoreply" else "suggest"
     state.metrics.decisions.labels(line, kind, action).inc()
     for reason in verdict.reasons:
         state.metrics.reasons.labels(line, reason).inc()
+    log.info(
+        "decision %s kind=%s line=%s action=%s topic=%s reasons=%s",
+        decision_id,
+        kind,
+        line,
+        action,
+        a.best.topic.path if a.best else None,
+        ",".join(verdict.reasons) or "-",
+    )
 
 
 def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
@@ -114,7 +127,7 @@ def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
                 response=response.model_dump(mode="json"),
             ),
         )
-    _count(state, a, "suggest", a.verdict)
+    _count(state, a, "suggest", a.verdict, decision_id)
     return response
 
 
@@ -193,7 +206,7 @@ def _commit(state: AppState, a: Assessment, verdict: Verdict) -> AutoreplyRespon
                 locale=reply.locale,
                 text=reply.text,
             )
-    _count(state, a, "autoreply", verdict)
+    _count(state, a, "autoreply", verdict, decision_id)
     if reply is not None and reply.promo_code:
         state.metrics.promo_codes.labels(a.ticket.line).inc()
     return response

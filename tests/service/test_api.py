@@ -307,3 +307,20 @@ def test_openapi_documents_the_routes_with_examples(client):
         schema["components"]["schemas"]["TicketIn"]["examples"][0]["facts"]["coupon_use_value"]
         == 100
     )
+
+
+def test_logs_name_decisions_but_never_the_text_or_the_key(client, caplog):
+    caplog.set_level("DEBUG")
+    client.post("/v1/autoreply", json=ticket(), headers=headers())
+    client.post(
+        "/v1/suggest", json=ticket(id="T-log", text="secret promo words"), headers=headers()
+    )
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "decision " in logged and "riders/ride_cost/promo_not_applied" in logged
+    for secret in (
+        "secret promo words",
+        "driver took the money",
+        headers()["X-API-Key"],
+        "rider-42",
+    ):
+        assert secret not in logged
