@@ -40,16 +40,16 @@ def test_a_broken_rulebook_is_refused_with_its_errors_and_the_old_one_serves(cli
 
 def test_a_rulebook_whose_topics_do_not_fit_the_model_is_refused(client, book_copy):
     root = book_copy(
-        ("topics/riders.yaml", "      - id: overcharge\n", "      - id: overcharged\n"),
         (
-            "rules/riders_ride_cost.yaml",
-            "topic: riders/ride_cost/overcharge",
-            "topic: riders/ride_cost/overcharged",
+            "topics/riders.yaml",
+            "      - id: overcharge\n",
+            "      - id: surge_pricing\n        title: {ru: Повышенный спрос, en: Surge pricing}\n      - id: overcharge\n",
         ),
         (
-            "rules/riders_ride_cost.test.yaml",
-            "topic: riders/ride_cost/overcharge",
-            "topic: riders/ride_cost/overcharged",
+            "rules/zz_surge.yaml",
+            "",
+            "owner: ops\nrules:\n  - id: surge_fallback\n    topic: riders/ride_cost/surge_pricing\n"
+            "    description: A new topic the model has never seen.\n    template: riders.promo_escalate\n",
         ),
     )
     answer = client.post(
