@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from service.cli.data import data_app
 from service.cli.rules import rules_app
 
 app = typer.Typer(
@@ -13,3 +14,4 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules_app, name="rules")
+app.add_typer(data_app, name="data")
