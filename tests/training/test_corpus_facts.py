@@ -61,11 +61,17 @@ def test_driver_facts_are_jointly_consistent():
             assert f.get("driver_waited_minutes", 5) >= 5
 
 
-def test_a_blocked_driver_is_paid_out_only_when_that_is_the_story():
+def test_blocks_come_from_stories_and_a_blocked_account_is_not_paid_out():
     ordinary = [f for f in draws(line="drivers", n=2000) if "account_status" in f]
     assert all(f["account_status"] == "active" for f in ordinary)
-    blocked = draws("drivers/account/blocked", n=200)
-    assert any(f.get("account_status") in ("limited", "blocked") for f in blocked)
+    blocked = [
+        f
+        for topic in ("drivers/account/blocked", "drivers/orders/no_orders")
+        for f in draws(topic, n=300)
+        if f.get("account_status") == "blocked"
+    ]
+    assert blocked
+    assert all(f.get("payout_status", "on_hold") == "on_hold" for f in blocked)
 
 
 def test_facts_go_missing_at_realistic_rates():

@@ -77,9 +77,10 @@ class CardBuilder:
         return {
             "label_noise": {"configured": config.label_noise, "drawn": round(self.noisy / n, 4)},
             "dialogue": {
-                "configured": config.dialogue_rate,
-                "drawn": round(self.with_dialogue / n, 4),
+                "rate_for_tickets_with_a_topic": config.dialogue_rate,
+                "drawn_over_all_tickets": round(self.with_dialogue / n, 4),
             },
+            "subject_phrase": config.subject_rate,
             "agent": config.agent.as_dict(),
             "fact_missing": {
                 "default": DEFAULT_MISSING,

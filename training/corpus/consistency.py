@@ -95,6 +95,8 @@ def make_driver_consistent(rng: random.Random, facts: dict[str, Any], fixed: set
         _derive(facts, fixed, "bank_details_valid", rng.random() < 0.2)
     elif not facts["bank_details_valid"]:
         _derive(facts, fixed, "payout_status", "failed")
+    if facts["account_status"] == "blocked":  # a blocked account is not paid out
+        _derive(facts, fixed, "payout_status", "on_hold")
     if not facts["bonus_goal_met"]:
         facts["bonus_status"] = "not_eligible"
     elif facts["bonus_status"] == "not_eligible":
