@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules.rulebook import Rulebook
 from service.db import repository as repo
 from service.db.tables import Decision, Feedback, Ticket
+from training.corpus.schema import TicketRecord, problems_of
 
 
 @dataclass
@@ -64,53 +64,61 @@ def _guard(rulebook: Rulebook, topic: str) -> str:
     )
 
 
-def example(labels: _Labels, rulebook: Rulebook) -> dict[str, Any] | None:
+def example(labels: _Labels, rulebook: Rulebook) -> TicketRecord | None:
     """Return one training example in the corpus format, or None when no topic is known."""
     topic = labels.topic or (labels.decision.topic if labels.decision else None)
     ticket = labels.ticket
     if topic is None:
         return None
-    return {
-        "id": ticket.id,
-        "line": ticket.line,
-        "locale": ticket.locale,
-        "text": ticket.text,
-        "dialogue": list(ticket.dialogue) or None,
-        "topic": topic,
-        "label": topic,
-        "guard": _guard(rulebook, topic),
-        "facts": dict(ticket.facts),
-        "template": labels.template,
-        "agent_action": _agent_action(labels),
-        "csat": labels.csat,
-        "family": "feedback",
-        "split": "train",
-    }
+    return TicketRecord(
+        id=ticket.id,
+        line=ticket.line,
+        locale=ticket.locale,
+        text=ticket.text,
+        dialogue=list(ticket.dialogue) or None,
+        topic=topic,
+        label=topic,
+        guard=_guard(rulebook, topic),
+        facts=dict(ticket.facts),
+        template=labels.template,
+        agent_action=_agent_action(labels),
+        csat=labels.csat,
+        family="feedback",
+        split="train",
+    )
 
 
 def _grouped(session: Session, since: datetime | None) -> Iterator[_Labels]:
     current: dict[str, _Labels] = {}
     for feedback, ticket, decision in repo.iter_feedback_examples(session, since=since):
         current.setdefault(ticket.id, _Labels(ticket)).absorb(feedback, decision)
-    yield from current.values()
+    for labels in current.values():
+        # Feedback that names no decision refers to the latest one the service took on the ticket.
+        labels.decision = labels.decision or repo.latest_decision(
+            session, ticket_id=labels.ticket.id
+        )
+        yield labels
 
 
 def export_feedback(
     sessions: sessionmaker[Session], rulebook: Rulebook, out: IO[str], since: datetime | None = None
 ) -> ExportReport:
-    """Write one JSONL example per ticket with feedback; tickets without a known topic are skipped."""
+    """Write one JSONL example per ticket with feedback, valid against the corpus contract.
+
+    Tickets without a known topic, or whose record the contract refuses (a topic or template the
+    current rulebook no longer has, a line the corpus does not cover), are counted as skipped.
+    """
     report = ExportReport()
     with sessions() as session:
         for labels in _grouped(session, since):
-            row = example(labels, rulebook)
-            if row is None:
+            record = example(labels, rulebook)
+            if record is None:
                 report.skip("no_topic")
-                continue
-            if rulebook.topics.get(row["topic"]) is None:
-                report.skip("topic_not_in_rulebook")
-                continue
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            report.written += 1
+            elif problems_of(record, rulebook):
+                report.skip("not_valid_for_the_rulebook")
+            else:
+                out.write(record.to_json() + "\n")
+                report.written += 1
     return report
 
 

@@ -13,7 +13,10 @@ from training.corpus.generate import CorpusConfig, write_corpus
 from training.corpus.schema import CARD_FILE, SPLIT_FILES
 from training.corpus.world import load_world
 
-data_app = typer.Typer(help="Generate the training and evaluation corpus.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Generate the training corpus, export agents' feedback as training data.",
+    no_args_is_help=True,
+)
 
 
 @data_app.command("generate")
@@ -45,3 +48,31 @@ def generate_corpus(
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
+
+
+@data_app.command("export")
+def export_feedback(
+    out: Annotated[Path, typer.Option(help="JSONL file to write (corpus format).")] = Path(
+        "var/feedback/train.jsonl"
+    ),
+    since: Annotated[
+        str | None, typer.Option(help="Only feedback from this ISO date-time on.")
+    ] = None,
+    rulebook: RulebookOpt = DEFAULT_RULEBOOK,
+) -> None:
+    """Turn agents' feedback (AUTOREPLY_DATABASE_URL) into training JSONL; print a JSON summary."""
+    from datetime import datetime
+
+    from service.db.session import make_engine, make_session_factory
+    from service.export import export_to_file
+    from service.settings import Settings
+
+    book = open_rulebook(rulebook)
+    try:
+        start = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        raise fail(f"--since '{since}' is not an ISO 8601 date-time") from None
+    settings = Settings()
+    sessions = make_session_factory(make_engine(settings.database_url))
+    report = export_to_file(sessions, book, out, start)
+    print_json({"out": str(out), "written": report.written, "skipped": report.skipped})

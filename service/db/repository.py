@@ -49,6 +49,14 @@ def get_decision(session: Session, *, decision_id: str) -> Decision | None:
     return session.get(Decision, decision_id)
 
 
+def latest_decision(session: Session, *, ticket_id: str) -> Decision | None:
+    """Return the most recent decision on a ticket (autoreply or suggest)."""
+    query = (
+        select(Decision).where(Decision.ticket_id == ticket_id).order_by(Decision.created_at.desc())
+    )
+    return session.scalars(query.limit(1)).first()
+
+
 def add_decision(session: Session, *, record: dict[str, Any]) -> Decision:
     """Insert one decision record and flush, so a duplicate autoreply fails here."""
     decision = Decision(**record, created_at=utcnow())

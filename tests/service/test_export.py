@@ -70,3 +70,24 @@ def test_feedback_exports_in_the_corpus_format(client, tmp_path):
         "family",
         "split",
     }
+
+
+def test_data_export_command_writes_the_file(client, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    client.post("/v1/suggest", json=ticket(), headers=headers())
+    client.post(
+        "/v1/feedback",
+        json={"ticket_id": "T-100500", "template_id": "riders.promo_reissue"},
+        headers=headers(),
+    )
+    monkeypatch.setenv("AUTOREPLY_DATABASE_URL", client.app.state.autoreply.settings.database_url)
+    out = tmp_path / "export.jsonl"
+    result = CliRunner().invoke(app, ["data", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["written"] == 1, result.stdout
+    assert json.loads(out.read_text())["template"] == "riders.promo_reissue"
+    bad = CliRunner().invoke(app, ["data", "export", "--out", str(out), "--since", "yesterday"])
+    assert bad.exit_code == 2 and "ISO 8601" in bad.stderr
