@@ -6,6 +6,7 @@ import pytest
 
 from rules.facts import FactType
 from rules.loader import load_rulebook
+from tests.examples import PROMO, WORKED
 
 BOOK = load_rulebook()
 SAMPLE = {
@@ -74,15 +75,7 @@ def test_every_template_renders_in_every_locale(template):
 
 
 def test_the_worked_example_is_the_case_s_six_conditions_and_its_template():
-    worked = {
-        "complete_rides": 12,
-        "success_order_flg": True,
-        "paid_cancel_tag": False,
-        "final_transaction_status": "success",
-        "coupon_used": True,
-        "coupon_use_value": 100,
-    }
-    match = BOOK.evaluate("riders/ride_cost/promo_not_applied", worked)
+    match = BOOK.evaluate(PROMO, WORKED)
     assert match.rule.id == "promo_burnt_reissue" and match.template == "riders.promo_reissue"
     assert [leaf.text.strip() for leaf, _, _ in match.trace[-1].conditions] == [
         "complete_rides > 1",

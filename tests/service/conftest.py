@@ -15,9 +15,9 @@ from rules.loader import load_rulebook
 from service.db.migrate import upgrade
 from service.main import create_app
 from service.settings import DEV_API_KEY, Settings, hash_key
+from tests.examples import PROMO
 from tests.service.fakes import KeywordClassifier, keyword_model
 
-PROMO = "riders/ride_cost/promo_not_applied"
 KEYWORDS = {
     "promo": (PROMO, 0.93),
     "промокод": (PROMO, 0.93),

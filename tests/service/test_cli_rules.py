@@ -7,17 +7,9 @@ import subprocess
 from typer.testing import CliRunner
 
 from service.cli import app
+from tests.examples import PROMO, WORKED
 
 runner = CliRunner()
-WORKED = {
-    "complete_rides": 12,
-    "success_order_flg": True,
-    "paid_cancel_tag": False,
-    "final_transaction_status": "success",
-    "coupon_used": True,
-    "coupon_use_value": 100,
-}
-PROMO = "riders/ride_cost/promo_not_applied"
 
 
 def run(*args):

@@ -8,17 +8,9 @@ from models.prediction import TopicCandidate
 from rules.loader import load_rulebook
 from service.decision import Action, Proposal, decide
 from service.settings import LineMode
+from tests.examples import PROMO, WORKED
 
 BOOK = load_rulebook()
-PROMO = "riders/ride_cost/promo_not_applied"
-WORKED = {
-    "complete_rides": 12,
-    "success_order_flg": True,
-    "paid_cancel_tag": False,
-    "final_transaction_status": "success",
-    "coupon_used": True,
-    "coupon_use_value": 100,
-}
 
 
 def proposal(topic=PROMO, facts=WORKED, actionable=True, render_error=None):
