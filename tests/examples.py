@@ -1,11 +1,6 @@
-"""The case's worked example, shared by every test that needs it."""
+"""The case's worked example, shared by every test that needs it (the API documents the same one)."""
+
+from service.schemas import WORKED_EXAMPLE
 
 PROMO = "riders/ride_cost/promo_not_applied"
-WORKED = {
-    "complete_rides": 12,
-    "success_order_flg": True,
-    "paid_cancel_tag": False,
-    "final_transaction_status": "success",
-    "coupon_used": True,
-    "coupon_use_value": 100,
-}
+WORKED: dict[str, object] = dict(WORKED_EXAMPLE["facts"])
