@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from service.cli.rules import rules_app
+from service.cli.train import EPILOG, train
 
 app = typer.Typer(
     name="autoreply",
@@ -13,3 +14,4 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules_app, name="rules")
+app.command("train", epilog=EPILOG)(train)
