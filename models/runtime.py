@@ -34,16 +34,8 @@ class TopicClassifier:
         self.backend = backend
         self.backend_name = backend_name
         self.encoder = TextEncoder.from_dir(bundle.path, bundle.spec.max_length)
-
-    @property
-    def version(self) -> str:
-        """Return the bundle's version id (keys caches and decision records)."""
-        return self.bundle.version
-
-    @property
-    def lines(self) -> tuple[str, ...]:
-        """Return the support lines this classifier serves."""
-        return self.bundle.lines
+        self.version: str = bundle.version  # keys caches and decision records
+        self.lines: tuple[str, ...] = bundle.lines
 
     def predict(
         self,

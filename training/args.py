@@ -32,7 +32,9 @@ class ModelArguments:
 class DataArguments:
     """Where the JSONL lives and how to read a ticket from it."""
 
-    data_dir: str = _arg("", "Folder with train.jsonl and optionally valid.jsonl, test.jsonl.")
+    data_dir: str = _arg(
+        "", "Folder(s), comma-separated, each with train.jsonl [valid.jsonl] [test.jsonl]."
+    )
     text_field: str = _arg("text", "Field holding the customer's message.")
     label_field: str = _arg("label", "Field holding the topic path a/b/c.")
     line_field: str = _arg("line", "Field holding the support line (optional in the data).")

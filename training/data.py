@@ -122,26 +122,52 @@ def _turns(dialogue: Any) -> tuple[str, ...] | None:
 
 
 def load_splits(args: DataArguments, seed: int) -> Splits:
-    """Return train/valid/test from `args.data_dir`, carving valid out of train if missing."""
-    root = Path(args.data_dir)
-    if not (root / "train.jsonl").is_file():
-        raise DataError(f"{root} has no train.jsonl")
-    line = args.default_line or default_line_name(root)
-    found = {name: root / f"{name}.jsonl" for name in SPLITS if (root / f"{name}.jsonl").is_file()}
-    parts = {name: read_examples(path, args, line) for name, path in found.items()}
-    train = parts["train"]
-    if "valid" not in parts:
-        train, parts["valid"] = stratified_split(train, args.valid_fraction, seed)
-    test_source = "test" if "test" in parts else "valid"
-    test = parts.get("test", parts["valid"])
+    """Return train/valid/test from `args.data_dir` (several folders: comma-separated, one line
+    each), carving valid out of train where a folder has none."""
+    roots = [Path(part.strip()) for part in args.data_dir.split(",") if part.strip()]
+    if not roots:
+        raise DataError("no data_dir given")
+    parts: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    found: dict[str, Path] = {}
+    test_source = "test"
+    for root in roots:
+        own = _load_folder(root, args, seed, single=len(roots) == 1)
+        for name in SPLITS:
+            parts[name] += own[name]
+        found.update(
+            {
+                f"{root.name}/{name}": root / f"{name}.jsonl"
+                for name in SPLITS
+                if (root / f"{name}.jsonl").is_file()
+            }
+        )
+        if not (root / "test.jsonl").is_file():
+            test_source = "valid"
+    train, valid, test = parts["train"], parts["valid"], parts["test"]
     if args.max_train_examples:
         train = stratified_sample(train, args.max_train_examples, seed)
-    valid = parts["valid"]
     if args.max_eval_examples:
         valid = stratified_sample(valid, args.max_eval_examples, seed)
         test = stratified_sample(test, args.max_eval_examples, seed)
-    fingerprint = fingerprint_files(found, args)
-    return Splits(train, valid, test, fingerprint, test_source)
+    return Splits(train, valid, test, fingerprint_files(found, args), test_source)
+
+
+def _load_folder(
+    root: Path, args: DataArguments, seed: int, single: bool
+) -> dict[str, list[Example]]:
+    """Return one folder's splits; its rows without a line get `default_line` or its name."""
+    if not (root / "train.jsonl").is_file():
+        raise DataError(f"{root} has no train.jsonl")
+    line = (args.default_line if single else "") or default_line_name(root)
+    parts = {
+        name: read_examples(root / f"{name}.jsonl", args, line)
+        for name in SPLITS
+        if (root / f"{name}.jsonl").is_file()
+    }
+    if "valid" not in parts:
+        parts["train"], parts["valid"] = stratified_split(parts["train"], args.valid_fraction, seed)
+    parts.setdefault("test", parts["valid"])
+    return parts
 
 
 def stratified_split(

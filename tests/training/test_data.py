@@ -72,3 +72,19 @@ def test_bad_rows_name_file_and_line(tmp_path):
 def test_locale_detection():
     assert detect_locale("Водитель взял деньги, promo") == "ru"
     assert detect_locale("the driver took 100 rub") == "en"
+
+
+def test_several_folders_become_several_lines(tmp_path):
+    for name, label in (("bank", "card_arrival"), ("shop", "ORDER/cancel")):
+        (tmp_path / name).mkdir()
+        write(
+            tmp_path / name / "train.jsonl",
+            [{"text": f"{label} {i}", "label": label} for i in range(10)],
+        )
+    args = DataArguments(
+        data_dir=f"{tmp_path / 'bank'}, {tmp_path / 'shop'}", default_line="ignored"
+    )
+    splits = load_splits(args, seed=1)
+    assert {e.line for e in splits.train} == {"bank", "shop"}
+    assert splits.test_source == "valid" and len(splits.valid) == 2
+    assert set(splits.fingerprint["files"]) == {"bank/train", "shop/train"}
