@@ -65,6 +65,12 @@ def init_distributed(device_name: str) -> DistContext:
     return DistContext(rank, world, local_rank, device)
 
 
+def single_process() -> DistContext:
+    """Return the context of a run that uses one CPU process whatever torchrun says."""
+    rank = int(os.environ.get("RANK", "0"))
+    return DistContext(rank, 1, 0, torch.device("cpu"))
+
+
 def shutdown(ctx: DistContext) -> None:
     """Leave the process group."""
     if ctx.distributed and dist.is_initialized():

@@ -27,7 +27,7 @@ from training.args import Config, TrainArguments, load_config
 from training.baseline import tfidf_baseline
 from training.checkpoint import Checkpointer
 from training.data import SPLITS, Example, Splits, load_splits
-from training.distributed import DistContext, init_distributed, shutdown
+from training.distributed import DistContext, init_distributed, shutdown, single_process
 from training.evaluate import evaluate_outputs, token_stats, validation_score
 from training.features import Features, LabelSpace, build_label_space, featurize
 from training.infer import Outputs, run_network
@@ -66,7 +66,9 @@ def run(config: Config) -> Path:
     set_seed(targs.seed)
     if targs.threads:
         torch.set_num_threads(targs.threads)
-    ctx = init_distributed("cpu" if targs.quick else targs.device)
+    ctx = single_process() if targs.quick else init_distributed(targs.device)
+    if ctx.rank > 0 and targs.quick:  # heads on cached embeddings: one process is plenty
+        return out_dir
     # --- data ------------------------------------------------------------------------------
     splits = load_splits(dargs, targs.seed)
     encoder_dir = resolve_encoder_dir(margs.encoder_dir)
