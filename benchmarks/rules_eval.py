@@ -18,7 +18,8 @@ from pathlib import Path
 from rules.loader import load_rulebook
 from rules.rulebook import DEFAULT_ROOT
 
-TOPIC = "riders/ride_cost/overcharge"
+# A leaf whose shipped rules are one fallback, so the bench rules alone set the workload.
+TOPIC = "riders/safety/accident"
 CONDITIONS = [
     "complete_rides > 1",
     "success_order_flg is true",

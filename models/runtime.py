@@ -117,7 +117,7 @@ class TopicClassifier:
 
 def load_classifier(
     bundle_dir: Path | str,
-    backend: Backend = DEFAULT_BACKEND,
+    backend: str = DEFAULT_BACKEND,  # one of BACKENDS, checked here
     threads: int | None = None,
     bundle: Bundle | None = None,
 ) -> TopicClassifier:

@@ -22,6 +22,12 @@ class RulebookHolder:
         """Return the rulebook in use (a plain attribute read: atomic under the GIL)."""
         return self._current
 
+    def install(self, rulebook: Rulebook) -> None:
+        """Swap in a rulebook already loaded and checked (e.g. after checking it fits the model)."""
+        with self._lock:
+            self._current = rulebook
+            self.root = rulebook.root
+
     def reload(self, root: Path | None = None) -> Rulebook:
         """Load the rulebook again (from `root` if given) and swap it in; return the new one.
 

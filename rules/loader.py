@@ -184,9 +184,18 @@ class _Loader:
             self.problems.add(data.at("title"), f"{what} lacks a title in {', '.join(missing)}")
         return {loc: str(title.get(loc, "")) for loc in LOCALES} if isinstance(title, dict) else {}
 
-    def topic_nodes(self, items: LocList, parent: str, actionable: bool) -> list[TopicNode]:
+    def topic_nodes(
+        self, items: LocList, parent: str, actionable: bool, guard: str | None = None
+    ) -> list[TopicNode]:
         nodes: list[TopicNode] = []
-        allowed = {"id": str, "title": dict, "actionable": bool, "description": str, "topics": list}
+        allowed = {
+            "id": str,
+            "title": dict,
+            "actionable": bool,
+            "description": str,
+            "topics": list,
+            "guard": str,
+        }
         for item, where in zip(items, items.item_where, strict=True):
             if not isinstance(item, LocDict):
                 self.problems.add(where, "a topic must be a mapping")
@@ -207,10 +216,16 @@ class _Loader:
                 self.titles(item, f"topic '{path}'"),
                 actionable and item.get("actionable", True),
                 item.get("description", ""),
+                guard=item.get("guard", guard),
                 where=where,
             )
+            if node.guard is not None and (node.actionable or not _ID.match(node.guard)):
+                self.problems.add(
+                    item.at("guard") if "guard" in item else where,
+                    f"'guard' names the guard class of a non-actionable topic; '{path}' is actionable or '{node.guard}' is malformed",
+                )
             if "topics" in item:
-                node.children = self.topic_nodes(item["topics"], path, node.actionable)
+                node.children = self.topic_nodes(item["topics"], path, node.actionable, node.guard)
             nodes.append(node)
         return nodes
 

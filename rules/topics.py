@@ -19,6 +19,8 @@ class TopicNode:
     actionable: bool = True
     description: str = ""
     children: list[TopicNode] = field(default_factory=list)
+    # For non-actionable topics: the guard class such messages carry (gratitude, off_topic, ...).
+    guard: str | None = None
     where: Where | None = field(default=None, compare=False, repr=False)
 
     @property

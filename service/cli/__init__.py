@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from service.cli.rules import rules_app
+from service.cli.serve import db_app, serve
 from service.cli.train import EPILOG, train
 
 app = typer.Typer(
@@ -14,4 +15,6 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules_app, name="rules")
+app.add_typer(db_app, name="db")
+app.command("serve")(serve)
 app.command("train", epilog=EPILOG)(train)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from models.encoder import default_encoder_dir
 from rules.loader import load_rulebook
+from rules.topics import TopicNode
 
 EN_FRAMES = (
     "Hello, {t}. Please help",
@@ -26,11 +27,9 @@ RU_FRAMES = (
 _BUNDLES: dict[str, Path] = {}
 
 
-def guard_of(path: str, actionable: bool) -> str:
-    """Return the guard class a synthetic ticket of this leaf carries."""
-    if actionable:
-        return "actionable"
-    return "gratitude" if "thank" in path else "off_topic"
+def guard_of(node: TopicNode) -> str:
+    """Return the guard class a synthetic ticket of this leaf carries (the tree names it)."""
+    return "actionable" if node.actionable else (node.guard or "off_topic")
 
 
 def write_corpus(root: Path, per_leaf: int = 4, seed: int = 0) -> Path:
@@ -41,7 +40,9 @@ def write_corpus(root: Path, per_leaf: int = 4, seed: int = 0) -> Path:
     """
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
-    snapshot = load_rulebook().topics.snapshot()
+    topics = load_rulebook().topics
+    snapshot = topics.snapshot()
+    guards = {node.path: guard_of(node) for node in topics.leaves()}
     rows: dict[str, list[dict]] = {"train": [], "valid": [], "test": []}
     for line, leaves in snapshot.items():
         for leaf in leaves:
@@ -63,7 +64,7 @@ def write_corpus(root: Path, per_leaf: int = 4, seed: int = 0) -> Path:
                             "dialogue": ["earlier message"] if i % 3 == 0 else None,
                             "topic": leaf["path"],
                             "label": leaf["path"],
-                            "guard": guard_of(leaf["path"], leaf["actionable"]),
+                            "guard": guards[leaf["path"]],
                         }
                     )
     for split, items in rows.items():

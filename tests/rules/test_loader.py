@@ -143,11 +143,11 @@ def line_of(root, rel: str, needle: str) -> str:
         ((RULES, "rules:\n", "rules:\n  - [broken\n"), (RULES, "- [broken"), "YAML syntax"),
         (
             (
-                "rules/riders_other.yaml",
+                "rules/riders_payment.yaml",
                 "autoreply: true\n    template: riders.receipt_how_to",
                 "autoreply: true\n    template: riders.promo_escalate",
             ),
-            ("rules/riders_other.yaml", "autoreply: true"),
+            ("rules/riders_payment.yaml", "autoreply: true"),
             "allows autoreply but template 'riders.promo_escalate' may never be sent",
         ),
     ],
@@ -173,7 +173,7 @@ def test_all_problems_are_listed_at_once(book_copy):
 def test_templates_must_have_every_locale(book_copy):
     root = book_copy(
         (
-            TEMPLATES,
+            "templates/riders_other.yaml",
             "      en: Thank you for the kind words! We will pass them on to the driver.\n",
             "",
         )

@@ -1,0 +1,1 @@
+"""HTTP routes: thin functions that validate, call the pipeline once, and return its result."""

@@ -1,0 +1,73 @@
+"""Health, readiness, metrics and the admin reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from service import pipeline
+from service.deps import AdminKey, StateDep
+from service.schemas import ErrorOut, ReloadIn
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Return ok while the process serves HTTP."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(state: StateDep, response: Response) -> dict[str, Any]:
+    """Say whether the model, rulebook, database and Redis are usable; 503 when a required one is not."""
+    model = state.models.current
+    checks: dict[str, Any] = {
+        "model": {
+            "ok": model is not None,
+            "version": model.classifier.version if model else None,
+            "backend": model.backend if model else None,
+            "error": state.models.error,
+        },
+        "rulebook": {"ok": True, "version": state.rulebooks.current.version},
+    }
+    try:
+        with state.sessions() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True}
+    except Exception as exc:  # any database failure is reported, not raised
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    redis_up = state.store.redis_up
+    state.metrics.redis_up.set(1 if redis_up else 0)
+    # Redis is optional: without it the service answers on in-process fallbacks (and says so).
+    checks["redis"] = {
+        "ok": redis_up or not state.store.configured,
+        "configured": state.store.configured,
+        "up": redis_up,
+        "degraded": state.store.configured and not redis_up,
+    }
+    ready = all(checks[name]["ok"] for name in ("model", "rulebook", "database"))
+    response.status_code = 200 if ready else 503
+    return {"ready": ready, "checks": checks}
+
+
+@router.get("/metrics")
+def metrics(state: StateDep) -> Response:
+    """Return the Prometheus metrics."""
+    state.metrics.redis_up.set(1 if state.store.redis_up else 0)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/v1/admin/reload", responses={409: {"model": ErrorOut}})
+def reload(body: ReloadIn, state: StateDep, _key: AdminKey) -> dict[str, Any]:
+    """Swap the rulebook and/or the model atomically; a broken version is refused with its errors."""
+    return pipeline.reload(
+        state,
+        rules=body.rules,
+        model=body.model,
+        rulebook_dir=body.rulebook_dir,
+        bundle_dir=body.bundle_dir,
+    )

@@ -1,0 +1,186 @@
+"""Prediction cache, per-ticket locks and rate limits: Redis when configured and up, else in-process.
+
+If Redis goes down the service keeps answering: each call falls back to the in-process store and
+Redis is retried after a short pause; `redis_up` tells /readyz and the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class LocalStore:
+    """An in-process LRU cache with TTLs, named locks and per-minute counters."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
+        self._counters: dict[str, tuple[int, int]] = {}
+        self._mutex = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        """Return the cached value, or None when absent or expired."""
+        with self._mutex:
+            item = self._data.get(key)
+            if item is None or item[0] < time.monotonic():
+                return None
+            self._data.move_to_end(key)
+            return item[1]
+
+    def set(self, key: str, value: str, ttl_s: float) -> None:
+        """Cache `value` for `ttl_s` seconds, evicting the least recently used beyond the cap."""
+        if self.max_entries == 0:
+            return
+        with self._mutex:
+            self._data[key] = (time.monotonic() + ttl_s, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    @contextmanager
+    def lock(self, name: str, timeout_s: float) -> Iterator[bool]:
+        """Hold the named lock; yield False if it could not be taken within `timeout_s`."""
+        with self._mutex:
+            lock = self._locks.setdefault(name, threading.Lock())
+        acquired = lock.acquire(timeout=timeout_s)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+            with self._mutex:
+                if not lock.locked():
+                    self._locks.pop(name, None)
+
+    def hit(self, key: str, minute: int) -> int:
+        """Count one request for `key` in this minute and return the count."""
+        with self._mutex:
+            seen_minute, count = self._counters.get(key, (minute, 0))
+            count = count + 1 if seen_minute == minute else 1
+            self._counters[key] = (minute, count)
+            return count
+
+
+class Store:
+    """Redis-backed when configured and reachable; the in-process store otherwise."""
+
+    def __init__(self, redis_url: str | None, max_entries: int, retry_after_s: float = 5.0) -> None:
+        self.local = LocalStore(max_entries)
+        self.retry_after_s = retry_after_s
+        self._down_until = 0.0
+        self.client: redis.Redis | None = (
+            redis.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
+            if redis_url
+            else None
+        )
+
+    @property
+    def configured(self) -> bool:
+        """Whether a Redis URL was given."""
+        return self.client is not None
+
+    @property
+    def redis_up(self) -> bool:
+        """Whether Redis answers a PING now (False when not configured)."""
+        if self.client is None:
+            return False
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def _redis(self) -> redis.Redis | None:
+        if self.client is None or time.monotonic() < self._down_until:
+            return None
+        return self.client
+
+    def _mark_down(self) -> None:
+        self._down_until = time.monotonic() + self.retry_after_s
+
+    def get_json(self, key: str) -> Any:
+        """Return the JSON value cached under `key`, or None."""
+        client = self._redis()
+        raw: Any = None
+        if client is not None:
+            try:
+                raw = client.get(key)
+            except redis.RedisError:
+                self._mark_down()
+                raw = self.local.get(key)
+        else:
+            raw = self.local.get(key)
+        return None if raw is None else json.loads(raw)
+
+    def set_json(self, key: str, value: Any, ttl_s: float) -> None:
+        """Cache `value` as JSON under `key` for `ttl_s` seconds."""
+        raw = json.dumps(value, ensure_ascii=False)
+        client = self._redis()
+        if client is not None:
+            try:
+                client.set(key, raw, px=int(ttl_s * 1000))
+                return
+            except redis.RedisError:
+                self._mark_down()
+        self.local.set(key, raw, ttl_s)
+
+    @contextmanager
+    def lock(self, name: str, ttl_s: float) -> Iterator[bool]:
+        """Hold a lock named `name` across processes (Redis) or in this process (fallback)."""
+        client = self._redis()
+        if client is None:
+            with self.local.lock(name, ttl_s) as acquired:
+                yield acquired
+            return
+        token = uuid.uuid4().hex
+        try:
+            acquired = self._acquire(client, name, token, ttl_s)
+        except redis.RedisError:
+            self._mark_down()
+            with self.local.lock(name, ttl_s) as acquired:
+                yield acquired
+            return
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                try:
+                    client.eval(_RELEASE, 1, name, token)
+                except redis.RedisError:
+                    self._mark_down()
+
+    @staticmethod
+    def _acquire(client: redis.Redis, name: str, token: str, ttl_s: float) -> bool:
+        deadline = time.monotonic() + ttl_s
+        while True:
+            if client.set(name, token, nx=True, px=int(ttl_s * 1000)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+    def hit(self, key: str) -> int:
+        """Count one request for `key` in the current minute and return the count."""
+        minute = int(time.time() // 60)
+        client = self._redis()
+        if client is not None:
+            try:
+                name = f"rate:{key}:{minute}"
+                pipe = client.pipeline()
+                pipe.incr(name)
+                pipe.expire(name, 120)
+                return int(pipe.execute()[0])
+            except redis.RedisError:
+                self._mark_down()
+        return self.local.hit(key, minute)

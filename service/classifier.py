@@ -1,0 +1,130 @@
+"""The loaded topic classifier, swapped atomically on reload, with its abstention policy."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from models.prediction import LevelProb, Prediction, TopicCandidate
+from rules.topics import TopicTree
+
+
+class Classifier(Protocol):
+    """What the service needs from a classifier runtime (models.runtime.TopicClassifier)."""
+
+    version: str
+    lines: tuple[str, ...]
+
+    def predict(
+        self,
+        texts: list[str],
+        line: str,
+        k: int = 5,
+        dialogues: list[list[str] | None] | None = None,
+    ) -> list[Prediction]:
+        """Return one prediction per text."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A classifier with the policy that says when its prediction is not enough to reply."""
+
+    classifier: Classifier
+    backend: str
+    abstain: Callable[[Prediction], tuple[str, ...]]
+    check_topics: Callable[
+        [TopicTree], None
+    ]  # raises when a rulebook's topics do not fit the model
+
+
+ModelLoader = Callable[[Path, TopicTree], LoadedModel]
+
+
+def load_bundle_model(
+    bundle_dir: Path,
+    topics: TopicTree,
+    *,
+    backend: str,
+    threads: int | None,
+    min_margin: float | None,
+) -> LoadedModel:
+    """Load a model bundle for serving; raise models.bundle.BundleError when it is unusable."""
+    from models.abstention import AbstentionPolicy, abstention_reasons
+    from models.bundle import check_against_topics
+    from models.runtime import load_classifier
+
+    classifier = load_classifier(bundle_dir, backend=backend, threads=threads)
+    check_against_topics(classifier.bundle, topics)
+    overrides = {} if min_margin is None else {"min_margin": min_margin}
+    policy = AbstentionPolicy.from_bundle(classifier.bundle, **overrides)
+    return LoadedModel(
+        classifier,
+        backend,
+        lambda p: abstention_reasons(p, policy),
+        lambda tree: check_against_topics(classifier.bundle, tree),
+    )
+
+
+class ModelHolder:
+    """Holds the model in use (None until a bundle loads); readers take `current` once per ticket."""
+
+    def __init__(self, loader: ModelLoader, bundle_dir: Path) -> None:
+        self.loader = loader
+        self.bundle_dir = bundle_dir
+        self.error: str | None = None
+        self._current: LoadedModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> LoadedModel | None:
+        """Return the loaded model, or None."""
+        return self._current
+
+    def load(self, topics: TopicTree, bundle_dir: Path | None = None) -> LoadedModel:
+        """Load and validate a bundle without swapping it in (raise when it is unusable)."""
+        return self.loader(bundle_dir or self.bundle_dir, topics)
+
+    def install(self, model: LoadedModel, bundle_dir: Path | None = None) -> None:
+        """Swap `model` in (one assignment: readers see the old or the new, never a mix)."""
+        with self._lock:
+            self._current, self.error = model, None
+            self.bundle_dir = bundle_dir or self.bundle_dir
+
+    def reload(self, topics: TopicTree, bundle_dir: Path | None = None) -> LoadedModel:
+        """Load the bundle (from `bundle_dir` if given) and swap it in; on failure keep the old one."""
+        fresh = self.load(topics, bundle_dir)
+        self.install(fresh, bundle_dir)
+        return fresh
+
+    def try_load(self, topics: TopicTree) -> None:
+        """Load at start-up; remember the error instead of raising (the service reports not ready)."""
+        try:
+            self.reload(topics)
+        except Exception as exc:  # any load failure: the service starts, /readyz says why
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+def prediction_to_dict(prediction: Prediction) -> dict[str, Any]:
+    """Return a JSON-ready copy of a prediction (for the cache)."""
+    return asdict(prediction)
+
+
+def prediction_from_dict(data: dict[str, Any]) -> Prediction:
+    """Rebuild a prediction from `prediction_to_dict` output."""
+    candidates = tuple(
+        TopicCandidate(c["path"], c["prob"], tuple(LevelProb(**lv) for lv in c["levels"]))
+        for c in data["candidates"]
+    )
+    return Prediction(
+        data["line"],
+        candidates,
+        dict(data["guard"]),
+        data["model_version"],
+        data.get("tokens", 0),
+        data.get("truncated", False),
+        dict(data.get("extra", {})),
+    )

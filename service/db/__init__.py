@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 tables, sessions and the repository of queries."""

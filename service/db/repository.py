@@ -1,0 +1,181 @@
+"""Every query the service runs, as keyword-only functions over a session (no SQL in routes)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.db.tables import Base, Decision, Feedback, PromoCode, PromoQuota, Reply, Ticket
+
+# No 0/O, 1/I/L: codes are read aloud and typed by hand. 12 symbols of 31 -> ~59 bits.
+PROMO_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+PROMO_LENGTH = 12
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _insert_ignoring_duplicates(
+    session: Session, table: type[Base], values: dict[str, Any]
+) -> None:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    session.execute(module.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def save_ticket(session: Session, *, ticket: dict[str, Any]) -> None:
+    """Store the ticket unless a ticket with this id is already stored (the first version wins)."""
+    _insert_ignoring_duplicates(session, Ticket, {**ticket, "created_at": utcnow()})
+
+
+def get_autoreply_decision(session: Session, *, ticket_id: str) -> Decision | None:
+    """Return the autoreply decision already taken for this ticket, if any."""
+    return session.scalars(
+        select(Decision).where(Decision.autoreply_ticket_id == ticket_id)
+    ).first()
+
+
+def get_decision(session: Session, *, decision_id: str) -> Decision | None:
+    """Return one decision by id."""
+    return session.get(Decision, decision_id)
+
+
+def add_decision(session: Session, *, record: dict[str, Any]) -> Decision:
+    """Insert one decision record and flush, so a duplicate autoreply fails here."""
+    decision = Decision(**record, created_at=utcnow())
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def add_reply(
+    session: Session, *, decision_id: str, ticket_id: str, template_id: str, locale: str, text: str
+) -> Reply:
+    """Insert the reply sent for a ticket (unique per ticket and per decision)."""
+    reply = Reply(
+        id=new_id(),
+        decision_id=decision_id,
+        ticket_id=ticket_id,
+        template_id=template_id,
+        locale=locale,
+        text=text,
+        created_at=utcnow(),
+    )
+    session.add(reply)
+    session.flush()
+    return reply
+
+
+def new_id() -> str:
+    """Return a fresh random id for a row."""
+    return secrets.token_hex(16)
+
+
+def new_promo_code() -> str:
+    """Return a cryptographically random, unguessable promo code."""
+    return "".join(secrets.choice(PROMO_ALPHABET) for _ in range(PROMO_LENGTH))
+
+
+@dataclass(frozen=True)
+class PromoRequest:
+    """What a reply's action asks for: a code of `value` in `currency`, valid `days_valid` days."""
+
+    ticket_id: str
+    customer_id: str
+    value: int
+    currency: str
+    days_valid: int
+
+
+def window_start(now: datetime, window_days: int) -> datetime:
+    """Return the start of the fixed quota window that `now` falls in."""
+    epoch = datetime(2020, 1, 1, tzinfo=UTC)
+    windows = (now - epoch) // timedelta(days=window_days)
+    return epoch + windows * timedelta(days=window_days)
+
+
+def issue_promo_code(
+    session: Session, *, request: PromoRequest, cap: int, window_days: int
+) -> PromoCode | None:
+    """Issue one code inside the caller's transaction; return None when the customer's cap is reached.
+
+    The cap is enforced by the database: a conditional UPDATE bumps the customer's counter for
+    the current window only while it is under the cap, so concurrent tickets cannot exceed it.
+    The unique ticket_id on promo_codes makes a second code for the same ticket impossible.
+    """
+    now = utcnow()
+    start = window_start(now, window_days)
+    _insert_ignoring_duplicates(
+        session,
+        PromoQuota,
+        {"customer_id": request.customer_id, "window_start": start, "issued": 0},
+    )
+    bumped = session.execute(
+        update(PromoQuota)
+        .where(
+            PromoQuota.customer_id == request.customer_id,
+            PromoQuota.window_start == start,
+            PromoQuota.issued < cap,
+        )
+        .values(issued=PromoQuota.issued + 1)
+    )
+    if bumped.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    code = PromoCode(
+        code=new_promo_code(),
+        ticket_id=request.ticket_id,
+        customer_id=request.customer_id,
+        value=request.value,
+        currency=request.currency,
+        expires_at=now + timedelta(days=request.days_valid),
+        created_at=now,
+    )
+    session.add(code)
+    session.flush()
+    return code
+
+
+def add_feedback(session: Session, *, values: dict[str, Any]) -> Feedback:
+    """Insert one feedback row (the agent's choice, an edit, a corrected topic, the CSAT)."""
+    feedback = Feedback(id=new_id(), **values, created_at=utcnow())
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def get_ticket(session: Session, *, ticket_id: str) -> Ticket | None:
+    """Return one stored ticket."""
+    return session.get(Ticket, ticket_id)
+
+
+def iter_feedback_examples(
+    session: Session, *, since: datetime | None = None
+) -> Iterator[tuple[Feedback, Ticket, Decision | None]]:
+    """Yield each feedback row with its ticket and decision, oldest first (the export's input)."""
+    query = (
+        select(Feedback, Ticket, Decision)
+        .join(Ticket, Feedback.ticket_id == Ticket.id)
+        .outerjoin(Decision, Feedback.decision_id == Decision.id)
+        .order_by(Feedback.created_at, Feedback.id)
+    )
+    if since is not None:
+        query = query.where(Feedback.created_at >= since)
+    for feedback, ticket, decision in session.execute(query):  # noqa: UP028 (typed unpacking)
+        yield feedback, ticket, decision
+
+
+def count_rows(session: Session) -> dict[str, int]:
+    """Return the number of rows in each table (for readiness checks and tests)."""
+    tables: list[type[Base]] = [Ticket, Decision, Reply, PromoCode, Feedback]
+    return {
+        t.__tablename__: session.scalar(select(func.count()).select_from(t)) or 0 for t in tables
+    }

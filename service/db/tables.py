@@ -1,0 +1,128 @@
+"""Database tables: tickets, decisions, replies, promo codes (with a per-customer quota), feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class Ticket(Base):
+    """A ticket as the ticket system sent it (text kept to become a training example)."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    line: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    dialogue: Mapped[list[Any]] = mapped_column(default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class Decision(Base):
+    """One decision (suggest or autoreply), with everything needed to explain it later."""
+
+    __tablename__ = "decisions"
+    # At most one autoreply decision per ticket: retries and concurrent calls converge on it.
+    __table_args__ = (
+        UniqueConstraint("autoreply_ticket_id", name="uq_decisions_autoreply_ticket"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # suggest | autoreply
+    autoreply_ticket_id: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))  # reply | handoff | suggest
+    mode: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(String(64))
+    rulebook_version: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str | None] = mapped_column(String(256))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    rule_id: Mapped[str | None] = mapped_column(String(128))
+    template_id: Mapped[str | None] = mapped_column(String(128))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    trace: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    suggestions: Mapped[list[Any]] = mapped_column(default=list)
+    # The exact answer given, so a retried autoreply returns the same bytes.
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class Reply(Base):
+    """The reply sent automatically for a ticket (never two per ticket)."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    template_id: Mapped[str] = mapped_column(String(128))
+    locale: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PromoCode(Base):
+    """A promo code issued by a reply: unguessable, at most one per ticket."""
+
+    __tablename__ = "promo_codes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    value: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(8))
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class PromoQuota(Base):
+    """Codes issued per customer per window; the cap is enforced by a conditional UPDATE."""
+
+    __tablename__ = "promo_quota"
+
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Feedback(Base):
+    """The agent's choice and the customer's CSAT for a ticket: the next training run's labels."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    template_id: Mapped[str | None] = mapped_column(String(128))
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    final_text: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(256))
+    csat: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]

@@ -1,0 +1,68 @@
+"""FastAPI dependencies as Annotated aliases: the app state and API-key scopes."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.errors import Forbidden, RateLimited, Unauthorized
+from service.settings import hash_key
+from service.state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    """Return the app's runtime state."""
+    state: AppState = request.app.state.autoreply
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def _presented_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    auth = request.headers.get("authorization", "")
+    return auth[7:] if auth.lower().startswith("bearer ") else None
+
+
+def _scopes_for(state: AppState, key: str) -> list[str] | None:
+    """Return the key's scopes, comparing digests in constant time against every configured key."""
+    digest = hash_key(key)
+    found = None
+    for configured, scopes in state.settings.api_keys.items():
+        if hmac.compare_digest(configured, digest):
+            found = scopes
+    return found
+
+
+def require(scope: str) -> Callable[[Request, AppState], str]:
+    """Return a dependency that admits only keys holding `scope` (401 no key, 403 wrong scope)."""
+
+    def check(request: Request, state: StateDep) -> str:
+        key = _presented_key(request)
+        if not key:
+            raise Unauthorized("send an API key in the X-API-Key header (or Authorization: Bearer)")
+        scopes = _scopes_for(state, key)
+        if scopes is None:
+            raise Unauthorized("unknown API key")
+        if scope not in scopes:
+            raise Forbidden(f"this API key lacks the '{scope}' scope")
+        key_id = hash_key(key)[:12]
+        if state.store.hit(f"key:{key_id}") > state.settings.rate_limit_per_minute:
+            raise RateLimited(
+                "too many requests for this API key this minute", details={"retry_after_s": 60}
+            )
+        return key_id
+
+    return check
+
+
+SuggestKey = Annotated[str, Depends(require("suggest"))]
+AutoreplyKey = Annotated[str, Depends(require("autoreply"))]
+FeedbackKey = Annotated[str, Depends(require("feedback"))]
+AdminKey = Annotated[str, Depends(require("admin"))]

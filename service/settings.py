@@ -1,0 +1,98 @@
+"""One Settings object, read from the environment (prefix AUTOREPLY_); unsafe production setups are refused at boot."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rules.rulebook import DEFAULT_ROOT
+
+# The well-known key of the embedded development setup; refused when environment=production.
+DEV_API_KEY = "dev-key-change-me"
+SCOPES = ("suggest", "autoreply", "feedback", "admin")
+
+
+class LineMode(StrEnum):
+    """Per support line: never answer, decide and record without sending, or answer."""
+
+    OFF = "off"
+    SHADOW = "shadow"
+    ON = "on"
+
+
+def hash_key(key: str) -> str:
+    """Return the SHA-256 hex digest under which an API key is configured and compared."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTOREPLY_", env_file=None, extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+    database_url: str = "sqlite:///var/autoreply.db"
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db; unset: in-process cache and locks"
+    )
+    rulebook_dir: Path = DEFAULT_ROOT
+    bundle_dir: Path = Path("var/bundles/current")
+    backend: str = "onnx-int8"
+    inference_threads: int | None = None
+    # API keys: {"<sha256 of the key>": ["suggest", "autoreply", ...]}. The default admits the
+    # development key with every scope.
+    api_keys: dict[str, list[str]] = Field(
+        default_factory=lambda: {hash_key(DEV_API_KEY): list(SCOPES)}
+    )
+    line_modes: dict[str, LineMode] = Field(
+        default_factory=lambda: {"riders": LineMode.ON, "drivers": LineMode.ON}
+    )
+    suggestions: int = Field(3, ge=1, le=10)
+    min_margin: float | None = Field(
+        None, ge=0, le=1, description="Override the bundle's margin policy"
+    )
+    promo_cap: int = Field(3, ge=1, description="Promo codes per customer per window")
+    promo_window_days: int = Field(30, ge=1)
+    cache_size: int = Field(10_000, ge=0, description="In-process prediction cache entries")
+    cache_ttl_s: int = Field(24 * 3600, ge=1)
+    lock_ttl_s: float = Field(30.0, gt=0)
+    rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
+    max_inflight: int = Field(64, ge=1, description="Requests in flight before 503 + Retry-After")
+    max_text_chars: int = Field(10_000, ge=100)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _known_scopes(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
+        for digest, scopes in keys.items():
+            unknown = set(scopes) - set(SCOPES)
+            if unknown or len(digest) != 64:
+                raise ValueError(
+                    f"api_keys: each entry is sha256-hex -> scopes from {SCOPES}; got {digest[:8]}.. {sorted(unknown)}"
+                )
+        return keys
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            problems = []
+            if hash_key(DEV_API_KEY) in self.api_keys:
+                problems.append("the development API key is configured")
+            if self.database_url.startswith("sqlite"):
+                problems.append("SQLite is the embedded default; production needs PostgreSQL")
+            if problems:
+                raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def public(self) -> dict[str, Any]:
+        """Return the settings safe to show (no keys, no credentials in URLs)."""
+        data = self.model_dump(exclude={"api_keys"})
+        for name in ("database_url", "redis_url"):
+            if data.get(name) and "@" in data[name]:
+                scheme, rest = data[name].split("://", 1)
+                data[name] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return {k: str(v) if isinstance(v, Path) else v for k, v in data.items()}

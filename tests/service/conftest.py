@@ -1,0 +1,99 @@
+"""Service fixtures: an app on SQLite (or PostgreSQL + Redis) with a keyword classifier."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from rules.loader import load_rulebook
+from service.db.migrate import upgrade
+from service.main import create_app
+from service.settings import DEV_API_KEY, Settings, hash_key
+from tests.service.fakes import KeywordClassifier, keyword_model
+
+PROMO = "riders/ride_cost/promo_not_applied"
+KEYWORDS = {
+    "promo": (PROMO, 0.93),
+    "промокод": (PROMO, 0.93),
+    "receipt": ("riders/payment/receipt", 0.95),
+    "blocked": ("drivers/account/blocked", 0.9),
+    "loved everything": ("riders/other/thanks", 0.85),
+    "maybe": ("riders/ride_cost/overcharge", 0.5),
+}
+GUARDS = {"loved everything": "gratitude", "thanks": "gratitude"}
+KEYS = {"all": DEV_API_KEY, "agent": "agent-key", "system": "system-key"}
+POSTGRES_URL = os.environ.get(
+    "AUTOREPLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("AUTOREPLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def headers(key: str = "all") -> dict[str, str]:
+    return {"X-API-Key": KEYS[key]}
+
+
+def make_settings(database_url: str, **overrides) -> Settings:
+    keys = {
+        hash_key(KEYS["all"]): ["suggest", "autoreply", "feedback", "admin"],
+        hash_key(KEYS["agent"]): ["suggest", "feedback"],
+        hash_key(KEYS["system"]): ["autoreply"],
+    }
+    return Settings(environment="test", database_url=database_url, api_keys=keys, **overrides)
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Return a factory of test clients over a migrated database and the keyword classifier."""
+    clients: list[TestClient] = []
+
+    def make(database_url: str | None = None, **overrides) -> TestClient:
+        url = database_url or f"sqlite:///{tmp_path / 'autoreply.db'}"
+        upgrade(url)
+        settings = make_settings(url, **overrides)
+        topics = load_rulebook(settings.rulebook_dir).topics
+        classifier = KeywordClassifier(topics, KEYWORDS, GUARDS)
+        app = create_app(settings, model_loader=lambda _dir, tree: keyword_model(tree, classifier))
+        client = TestClient(app)
+        client.classifier = classifier  # type: ignore[attr-defined]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (created and dropped around it)."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"autoreply_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The test Redis database, flushed before and after."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()

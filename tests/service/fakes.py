@@ -1,0 +1,80 @@
+"""A keyword classifier for unit tests of the service (the real model is tested end to end elsewhere)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.prediction import GUARD_CLASSES, LevelProb, Prediction, TopicCandidate
+from rules.topics import TopicTree
+from service.classifier import LoadedModel
+
+
+def _levels(path: str, prob: float) -> tuple[LevelProb, ...]:
+    parts = path.split("/")
+    return tuple(LevelProb("/".join(parts[: i + 1]), prob) for i in range(1, len(parts)))
+
+
+@dataclass
+class KeywordClassifier:
+    """Predicts the leaf whose keyword appears in the text; `guards` maps keywords to guard classes."""
+
+    topics: TopicTree
+    keywords: dict[str, tuple[str, float]]
+    guards: dict[str, str] = field(default_factory=dict)
+    version: str = "fake-1"
+    calls: int = 0
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.topics.lines)
+
+    def predict(self, texts, line, k=5, dialogues=None):
+        self.calls += len(texts)
+        return [self._one(text, line, k) for text in texts]
+
+    def _one(self, text: str, line: str, k: int) -> Prediction:
+        lowered = text.lower()
+        leaves = self.topics.leaf_paths(line)
+        top, prob = next(
+            (
+                (p, pr)
+                for kw, (p, pr) in self.keywords.items()
+                if kw in lowered and p.startswith(line + "/")
+            ),
+            (leaves[-1], 0.3),
+        )
+        rest = [p for p in leaves if p != top][: k - 1]
+        share = (1 - prob) / max(len(rest), 1)
+        candidates = [TopicCandidate(top, prob, _levels(top, prob))]
+        candidates += [TopicCandidate(p, share, _levels(p, share)) for p in rest]
+        guard_class = next((g for kw, g in self.guards.items() if kw in lowered), "actionable")
+        guard = {
+            g: (0.9 if g == guard_class else 0.1 / (len(GUARD_CLASSES) - 1)) for g in GUARD_CLASSES
+        }
+        return Prediction(line, tuple(candidates), guard, self.version, tokens=len(text.split()))
+
+
+def keyword_abstain(prediction: Prediction) -> tuple[str, ...]:
+    """A small stand-in policy: confident top leaf, clear margin, an actionable message."""
+    reasons = []
+    if prediction.top.prob < 0.8:
+        reasons.append("low_confidence")
+    if prediction.margin < 0.2:
+        reasons.append("small_margin")
+    worst = max(
+        (g for g in prediction.guard if g != "actionable"), key=prediction.guard.__getitem__
+    )
+    if prediction.guard[worst] >= 0.5:
+        reasons.append(f"guard_{worst}")
+    return tuple(reasons)
+
+
+def keyword_model(topics: TopicTree, classifier: KeywordClassifier) -> LoadedModel:
+    """Wrap the fake classifier the way the service wraps a real bundle."""
+
+    def check(tree: TopicTree) -> None:
+        for line in classifier.lines:
+            if tree.leaf_paths(line) != classifier.topics.leaf_paths(line):
+                raise ValueError(f"topics of line '{line}' differ from the model's")
+
+    return LoadedModel(classifier, "fake", keyword_abstain, check)

@@ -1,0 +1,65 @@
+"""The cache, locks and rate counters: in-process, on a real Redis, and with Redis unreachable."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from service.cache import LocalStore, Store
+
+
+def test_local_store_evicts_least_recently_used_and_expires():
+    store = LocalStore(max_entries=2)
+    store.set("a", "1", 60)
+    store.set("b", "2", 60)
+    store.get("a")
+    store.set("c", "3", 60)
+    assert store.get("b") is None and store.get("a") == "1"
+    store.set("d", "4", 0.01)
+    time.sleep(0.02)
+    assert store.get("d") is None
+
+
+def test_local_lock_is_exclusive():
+    store = LocalStore(10)
+    inside, overlaps = [], []
+
+    def work():
+        with store.lock("t", 5) as got:
+            assert got
+            overlaps.append(len(inside))
+            inside.append(1)
+            time.sleep(0.01)
+            inside.pop()
+
+    threads = [threading.Thread(target=work) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == [0] * 5
+
+
+@pytest.mark.redis
+def test_redis_store_round_trip_lock_and_counter(redis_url):
+    store = Store(redis_url, 10)
+    store.set_json("k", {"x": [1, "два"]}, 60)
+    assert store.get_json("k") == {"x": [1, "два"]}
+    with store.lock("lock:t", 1) as first:
+        assert first
+        other = Store(redis_url, 10)
+        with other.lock("lock:t", 0.05) as second:
+            assert second is False
+    assert [store.hit("key") for _ in range(3)] == [1, 2, 3]
+    assert store.redis_up
+
+
+def test_unreachable_redis_falls_back_in_process():
+    store = Store("redis://127.0.0.1:1/0", 10, retry_after_s=60)
+    store.set_json("k", 1, 60)
+    assert store.get_json("k") == 1
+    with store.lock("t", 1) as got:
+        assert got
+    assert store.hit("key") == 1 and store.redis_up is False

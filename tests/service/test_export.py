@@ -1,0 +1,72 @@
+"""Feedback becomes training JSONL in the corpus format."""
+
+from __future__ import annotations
+
+import json
+
+from service.export import export_to_file
+from tests.service.conftest import headers
+from tests.service.test_api import PRAISE, ticket
+
+
+def test_feedback_exports_in_the_corpus_format(client, tmp_path):
+    decision = client.post("/v1/suggest", json=ticket(), headers=headers()).json()
+    client.post(
+        "/v1/feedback",
+        json={
+            "ticket_id": "T-100500",
+            "decision_id": decision["decision_id"],
+            "template_id": "riders.promo_reissue",
+            "agent_id": "a1",
+        },
+        headers=headers(),
+    )
+    client.post("/v1/feedback", json={"ticket_id": "T-100500", "csat": 4}, headers=headers())
+    client.post("/v1/suggest", json=ticket(id="T-2", text=PRAISE, facts={}), headers=headers())
+    client.post(
+        "/v1/feedback",
+        json={
+            "ticket_id": "T-2",
+            "topic": "riders/other/thanks",
+            "edited": True,
+            "template_id": "riders.thanks_reply",
+        },
+        headers=headers(),
+    )
+    client.post(
+        "/v1/suggest", json=ticket(id="T-3"), headers=headers()
+    )  # no feedback: not exported
+    state = client.app.state.autoreply
+    report = export_to_file(state.sessions, state.rulebooks.current, tmp_path / "feedback.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text().splitlines()]
+    assert report.written == 2 and len(lines) == 2
+    first = next(x for x in lines if x["id"] == "T-100500")
+    assert first["topic"] == first["label"] == "riders/ride_cost/promo_not_applied"
+    assert (first["template"], first["agent_action"], first["csat"]) == (
+        "riders.promo_reissue",
+        "sent",
+        4,
+    )
+    assert first["facts"]["coupon_use_value"] == 100 and first["locale"] == "en"
+    second = next(x for x in lines if x["id"] == "T-2")
+    assert (second["topic"], second["agent_action"], second["guard"]) == (
+        "riders/other/thanks",
+        "edited",
+        "gratitude",
+    )
+    assert set(first) >= {
+        "id",
+        "line",
+        "locale",
+        "text",
+        "dialogue",
+        "topic",
+        "label",
+        "guard",
+        "facts",
+        "template",
+        "agent_action",
+        "csat",
+        "family",
+        "split",
+    }
