@@ -1,0 +1,1 @@
+"""The synthetic ticket corpus: phrasing families, ride-fact stories, noise and held-out splits."""
