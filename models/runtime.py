@@ -33,7 +33,9 @@ class TopicClassifier:
         self.bundle = bundle
         self.backend = backend
         self.backend_name = backend_name
-        self.encoder = TextEncoder.from_dir(bundle.path, bundle.spec.max_length)
+        self.encoder = TextEncoder.from_dir(
+            bundle.path, bundle.spec.max_length, bundle.spec.transliterate
+        )
         self.version: str = bundle.version  # keys caches and decision records
         self.lines: tuple[str, ...] = bundle.lines
 

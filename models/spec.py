@@ -17,6 +17,7 @@ class ModelSpec:
     design: Design = "flat"
     task_layers: int = 0  # top encoder layers kept per line (0 = hard sharing)
     max_length: int = 128
+    transliterate: bool = False  # Cyrillic written in Latin letters before tokenizing
     dropout: float = 0.1
     guard_classes: tuple[str, ...] = GUARD_CLASSES
     guard_trained: bool = True  # False when the data carried no guard labels

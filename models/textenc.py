@@ -16,6 +16,53 @@ from tokenizers import Tokenizer
 
 MIN_CONTEXT_TOKENS = 8  # below this a context fragment is noise, not signal
 TURN_SEPARATOR = " | "
+# Cyrillic -> Latin (GOST-like). An English vocabulary splits Cyrillic letter by letter; the
+# transliteration ("promokod", "voditel") falls into multi-letter pieces instead.
+_CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+_LATIN = [
+    "a",
+    "b",
+    "v",
+    "g",
+    "d",
+    "e",
+    "e",
+    "zh",
+    "z",
+    "i",
+    "i",
+    "k",
+    "l",
+    "m",
+    "n",
+    "o",
+    "p",
+    "r",
+    "s",
+    "t",
+    "u",
+    "f",
+    "kh",
+    "ts",
+    "ch",
+    "sh",
+    "shch",
+    "_",
+    "y",
+    "_",
+    "e",
+    "yu",
+    "ya",
+]
+TRANSLITERATION = str.maketrans(
+    {c: ("" if lat == "_" else lat) for c, lat in zip(_CYRILLIC, _LATIN, strict=True)}
+    | {c.upper(): ("" if lat == "_" else lat) for c, lat in zip(_CYRILLIC, _LATIN, strict=True)}
+)
+
+
+def transliterate(text: str) -> str:
+    """Return `text` with Cyrillic letters written in Latin ones."""
+    return text.translate(TRANSLITERATION)
 
 
 @dataclass(frozen=True)
@@ -40,13 +87,14 @@ class EncodedBatch:
 class TextEncoder:
     """Encodes texts for a BERT-family encoder with a fixed maximum length."""
 
-    def __init__(self, tokenizer: Tokenizer, max_length: int) -> None:
+    def __init__(self, tokenizer: Tokenizer, max_length: int, transliterate: bool = False) -> None:
         if max_length < 8:
             raise ValueError("max_length must be at least 8")
         tokenizer.no_truncation()
         tokenizer.no_padding()
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.transliterate = transliterate
         self.cls_id, self.sep_id, self.pad_id = (
             self._special("[CLS]"),
             self._special("[SEP]"),
@@ -54,9 +102,9 @@ class TextEncoder:
         )
 
     @classmethod
-    def from_dir(cls, path: Path, max_length: int) -> TextEncoder:
+    def from_dir(cls, path: Path, max_length: int, transliterate: bool = False) -> TextEncoder:
         """Return an encoder reading `tokenizer.json` from a model or bundle directory."""
-        return cls(Tokenizer.from_file(str(path / "tokenizer.json")), max_length)
+        return cls(Tokenizer.from_file(str(path / "tokenizer.json")), max_length, transliterate)
 
     def _special(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)
@@ -66,9 +114,8 @@ class TextEncoder:
 
     def pieces(self, texts: Sequence[str]) -> list[list[int]]:
         """Return each text's word-piece ids without special tokens or truncation."""
-        return [
-            enc.ids for enc in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        ]
+        inputs = [transliterate(t) for t in texts] if self.transliterate else list(texts)
+        return [enc.ids for enc in self.tokenizer.encode_batch(inputs, add_special_tokens=False)]
 
     def encode(
         self, texts: Sequence[str], dialogues: Sequence[Sequence[str] | None] | None = None

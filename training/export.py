@@ -63,7 +63,7 @@ def export_parity(
 ) -> dict[str, Any]:
     """Return, per backend and language, top-1 agreement with torch fp32 and score cosine."""
     network = TopicNetwork.from_weights(spec, model_dir)
-    encoder = TextEncoder.from_dir(model_dir, spec.max_length)
+    encoder = TextEncoder.from_dir(model_dir, spec.max_length, spec.transliterate)
     backends = {name: OnnxBackend(path) for name, path in onnx_files.items()}
     result: dict[str, Any] = {name: {} for name in backends}
     groups: dict[tuple[str, str], list[Example]] = {}

@@ -72,7 +72,7 @@ def run(config: Config) -> Path:
     # --- data ------------------------------------------------------------------------------
     splits = load_splits(dargs, targs.seed)
     encoder_dir = resolve_encoder_dir(margs.encoder_dir)
-    text_encoder = TextEncoder.from_dir(encoder_dir, margs.max_length)
+    text_encoder = TextEncoder.from_dir(encoder_dir, margs.max_length, margs.transliterate)
     # --- labels ----------------------------------------------------------------------------
     labels = build_label_space(splits, dargs.rulebook)
     spec = ModelSpec(
@@ -80,6 +80,7 @@ def run(config: Config) -> Path:
         design=margs.design,  # ModelSpec checks it
         task_layers=0 if targs.quick else margs.task_layers,
         max_length=margs.max_length,
+        transliterate=margs.transliterate,
         dropout=margs.dropout,
         guard_trained=any(e.guard for e in splits.train),
         encoder_name=encoder_dir.name if margs.encoder_dir else "all-MiniLM-L6-v2",

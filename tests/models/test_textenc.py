@@ -3,7 +3,7 @@
 import pytest
 
 from models.encoder import EncoderNotFoundError, check_encoder_dir, default_encoder_dir
-from models.textenc import TextEncoder
+from models.textenc import TextEncoder, transliterate
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,14 @@ def test_no_room_means_no_context(encoder):
 def test_cyrillic_costs_many_more_pieces_than_english(encoder):
     ru, en = encoder.pieces(["водитель взял деньги без скидки", "the driver took the money"])
     assert len(ru) >= 3 * len(en)
+
+
+def test_transliteration_halves_russian_pieces_and_leaves_english_alone():
+    plain = TextEncoder.from_dir(default_encoder_dir(), 64)
+    latin = TextEncoder.from_dir(default_encoder_dir(), 64, transliterate=True)
+    assert (
+        transliterate("Водитель взял ДЕНЬГИ, ёлка") == "voditel vzyal dengi, elka"
+    )  # uncased vocab
+    ru = "водитель взял деньги без скидки"
+    assert 2 * len(latin.pieces([ru])[0]) <= len(plain.pieces([ru])[0])
+    assert latin.pieces(["the driver"]) == plain.pieces(["the driver"])
