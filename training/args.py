@@ -25,7 +25,7 @@ class ModelArguments:
     design: str = _arg("flat", "Hierarchical head: 'flat' (leaf softmax) or 'conditional'.")
     task_layers: int = _arg(0, "Top encoder layers copied per line (0 = hard sharing).")
     max_length: int = _arg(128, "Word pieces per input, [CLS] and [SEP] included.")
-    transliterate: bool = _arg(False, "Write Cyrillic in Latin letters before tokenizing.")
+    transliterate: bool = _arg(True, "Write Cyrillic in Latin letters before tokenizing.")
     dropout: float = _arg(0.1, "Dropout before the heads.")
 
 

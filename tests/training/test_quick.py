@@ -42,9 +42,7 @@ def test_metrics_cover_lines_languages_guard_baseline_and_tokens(bundle):
     assert set(riders["en"]["level_accuracy"]) == {"1", "2"}
     assert metrics["guard"]["trained"] and metrics["guard"]["test"]["all"]["n"] > 0
     assert set(metrics["baseline"]["riders"]) == {"all", "en", "ru"}
-    assert (
-        metrics["tokens"]["ru"]["tokens_per_word"] > 2 * metrics["tokens"]["en"]["tokens_per_word"]
-    )
+    assert metrics["tokens"]["ru"]["tokens_per_word"] > metrics["tokens"]["en"]["tokens_per_word"]
     assert metrics["overall"]["all"]["leaf_accuracy"] > 0.5  # the synthetic titles are learnable
 
 
