@@ -7,6 +7,7 @@ import typer
 from service.cli.data import data_app
 from service.cli.rules import rules_app
 from service.cli.serve import db_app, serve
+from service.cli.train import EPILOG, train
 
 app = typer.Typer(
     name="autoreply",
@@ -18,3 +19,4 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(data_app, name="data")
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
+app.command("train", epilog=EPILOG)(train)

@@ -1,0 +1,137 @@
+"""The classifier the service loads once: a validated bundle + a backend -> calibrated Predictions.
+
+Importing this module, and predicting with an `onnx-*` backend, never imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, get_args
+
+import numpy as np
+
+from models.backends import OnnxBackend, ScoreBackend
+from models.bundle import GUARD_HEAD, ONNX_FILES, Bundle, load_bundle
+from models.prediction import LevelProb, Prediction, TopicCandidate
+from models.textenc import TextEncoder
+
+Backend = Literal["onnx-int8", "onnx-fp32", "torch-fp32", "torch-int8"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+DEFAULT_BACKEND: Backend = "onnx-int8"
+BATCH_SIZE = 32
+
+
+class UnknownLineError(ValueError):
+    """The classifier has no head for the requested support line."""
+
+
+class TopicClassifier:
+    """Predicts topic leaves (with every level's probability) and the guard for one line."""
+
+    def __init__(self, bundle: Bundle, backend: ScoreBackend, backend_name: str) -> None:
+        self.bundle = bundle
+        self.backend = backend
+        self.backend_name = backend_name
+        self.encoder = TextEncoder.from_dir(
+            bundle.path, bundle.spec.max_length, bundle.spec.transliterate
+        )
+        self.version: str = bundle.version  # keys caches and decision records
+        self.lines: tuple[str, ...] = bundle.lines
+
+    def predict(
+        self,
+        texts: list[str],
+        line: str,
+        k: int = 5,
+        dialogues: Sequence[Sequence[str] | None] | None = None,
+    ) -> list[Prediction]:
+        """Return one calibrated Prediction per text: top-k leaves with level probs, the guard."""
+        if line not in self.bundle.spec.lines:
+            raise UnknownLineError(f"no head for line '{line}'; this model serves {self.lines}")
+        if dialogues is not None and len(dialogues) != len(texts):
+            raise ValueError("dialogues must have one entry (or None) per text")
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
+        results: list[Prediction | None] = [None] * len(texts)
+        for start in range(0, len(order), BATCH_SIZE):
+            chunk = order[start : start + BATCH_SIZE]
+            batch = self.encoder.encode(
+                [texts[i] for i in chunk],
+                [dialogues[i] for i in chunk] if dialogues is not None else None,
+            )
+            scores, guard = self.backend.run(batch, line)
+            for row, i in enumerate(chunk):
+                results[i] = self._prediction(
+                    line, scores[row], guard[row], k, batch.tokens[row], batch.truncated[row]
+                )
+        return [p for p in results if p is not None]
+
+    def leaf_probs(self, scores: np.ndarray, line: str) -> np.ndarray:
+        """Return calibrated [batch, leaves] probabilities from raw head scores."""
+        tree = self.bundle.spec.trees[line]
+        temperature = self.bundle.temperature[line]
+        return np.exp(tree.leaf_log_probs(scores, self.bundle.spec.design, temperature))
+
+    def guard_probs(self, logits: np.ndarray) -> np.ndarray:
+        """Return calibrated guard probabilities (uniform when the head was never trained)."""
+        if not self.bundle.spec.guard_trained:
+            return np.full(logits.shape, 1.0 / logits.shape[-1])
+        z = np.asarray(logits, dtype=np.float64) / self.bundle.temperature[GUARD_HEAD]
+        z -= z.max(axis=-1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+
+    def _prediction(
+        self,
+        line: str,
+        scores: np.ndarray,
+        guard: np.ndarray,
+        k: int,
+        tokens: int,
+        truncated: bool,
+    ) -> Prediction:
+        tree = self.bundle.spec.trees[line]
+        probs = self.leaf_probs(scores[None, :], line)[0]
+        nodes = tree.node_probs(probs[None, :])[0]
+        top = np.argsort(-probs, kind="stable")[: max(1, k)]
+        candidates = tuple(
+            TopicCandidate(
+                path=tree.leaves[i],
+                prob=float(probs[i]),
+                levels=tuple(
+                    LevelProb(tree.nodes[n], float(nodes[n])) for n in tree.path_nodes(int(i))
+                ),
+            )
+            for i in top
+        )
+        guard_probs = self.guard_probs(guard[None, :])[0]
+        return Prediction(
+            line=line,
+            candidates=candidates,
+            guard={
+                c: float(p)
+                for c, p in zip(self.bundle.spec.guard_classes, guard_probs, strict=True)
+            },
+            model_version=self.version,
+            tokens=tokens,
+            truncated=truncated,
+        )
+
+
+def load_classifier(
+    bundle_dir: Path | str,
+    backend: str = DEFAULT_BACKEND,  # one of BACKENDS, checked here
+    threads: int | None = None,
+    bundle: Bundle | None = None,
+) -> TopicClassifier:
+    """Return a classifier over a validated bundle, running on the chosen CPU backend."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not '{backend}'")
+    bundle = bundle or load_bundle(bundle_dir)
+    scorer: ScoreBackend
+    if backend in ONNX_FILES:
+        scorer = OnnxBackend(bundle.file(ONNX_FILES[backend]), threads)
+    else:
+        from models.torch_backend import TorchBackend  # torch only when a torch backend is asked
+
+        scorer = TorchBackend(bundle.spec, bundle.path, backend == "torch-int8", threads)
+    return TopicClassifier(bundle, scorer, backend)

@@ -1,0 +1,257 @@
+"""`autoreply train`: one command from JSONL to a validated bundle with its report.
+
+`run(config)` goes through labelled sections, like transformers' run_glue.py: arguments -> seed
+and devices -> data -> labels -> model -> train -> evaluate -> save. Under `torchrun` every
+process trains; the main process evaluates and writes the bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.encoder import resolve_encoder_dir
+from models.network import TopicNetwork
+from models.spec import ModelSpec
+from models.textenc import TextEncoder
+from training.args import Config, TrainArguments, load_config
+from training.baseline import tfidf_baseline
+from training.checkpoint import Checkpointer
+from training.data import SPLITS, Example, Splits, load_splits
+from training.distributed import DistContext, init_distributed, shutdown, single_process
+from training.evaluate import evaluate_outputs, token_stats, validation_score
+from training.features import Features, LabelSpace, build_label_space, featurize
+from training.infer import Outputs, run_network
+from training.loop import FineTuner, use_bf16
+from training.package import write_bundle
+from training.quick import cached_embeddings, embedding_key, head_outputs, train_heads
+from training.report import write_report
+
+log = logging.getLogger("training")
+PARITY_PER_GROUP = 32  # validation texts per (line, language) checked after the ONNX export
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch (every device)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_key(config: Config, splits: Splits) -> str:
+    """Return a hash of everything that makes a checkpoint resumable by this run."""
+    volatile = {"output_dir", "checkpoint_dir", "resume", "progress", "threads", "device", "report"}
+    stable = {k: v for k, v in config.to_json().items() if k not in volatile}
+    payload = json.dumps({"config": stable, "data": splits.fingerprint["sha256"]}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run(config: Config) -> Path:
+    """Train, evaluate and write one bundle as `config` says; return the bundle's path."""
+    # --- arguments -------------------------------------------------------------------------
+    started = time.time()
+    margs, dargs, targs, eargs = config.sections()
+    out_dir = Path(targs.output_dir)
+    work_dir = Path(targs.checkpoint_dir or f"{out_dir}.work")
+    # --- seed, threads, devices ------------------------------------------------------------
+    set_seed(targs.seed)
+    if targs.threads:
+        torch.set_num_threads(targs.threads)
+    ctx = single_process() if targs.quick else init_distributed(targs.device)
+    if ctx.rank > 0 and targs.quick:  # heads on cached embeddings: one process is plenty
+        return out_dir
+    # --- data ------------------------------------------------------------------------------
+    splits = load_splits(dargs, targs.seed)
+    encoder_dir = resolve_encoder_dir(margs.encoder_dir)
+    text_encoder = TextEncoder.from_dir(encoder_dir, margs.max_length, margs.transliterate)
+    # --- labels ----------------------------------------------------------------------------
+    labels = build_label_space(splits, dargs.rulebook)
+    spec = ModelSpec(
+        lines=labels.lines,
+        design=margs.design,  # ModelSpec checks it
+        task_layers=0 if targs.quick else margs.task_layers,
+        max_length=margs.max_length,
+        transliterate=margs.transliterate,
+        dropout=margs.dropout,
+        guard_trained=any(e.guard for e in splits.train),
+        encoder_name=encoder_dir.name if margs.encoder_dir else "all-MiniLM-L6-v2",
+    )
+    features = {name: featurize(getattr(splits, name), text_encoder, spec) for name in SPLITS}
+    # --- model -----------------------------------------------------------------------------
+    network = TopicNetwork.from_encoder_dir(spec, encoder_dir)
+    if targs.freeze_embeddings:
+        network.encoder.get_input_embeddings().requires_grad_(False)
+    # --- train -----------------------------------------------------------------------------
+    trained = (
+        _train_quick(network, features, encoder_dir, work_dir, text_encoder.pad_id, targs)
+        if targs.quick
+        else _fine_tune(network, features, Checkpointer(work_dir, run_key(config, splits)),
+                        text_encoder.pad_id, config, ctx)
+    )  # fmt: skip
+    if trained is None:  # a DDP worker: the main process evaluates and saves
+        shutdown(ctx)
+        return out_dir
+    history, valid_out, test_out = trained
+    # --- evaluate --------------------------------------------------------------------------
+    evaluation = evaluate_outputs(spec, valid_out, test_out, eargs)
+    evaluation.metrics.update(
+        test_source=splits.test_source,
+        tokens=token_stats(text_encoder, splits.test),
+        baseline=_baselines(spec, splits, config) if eargs.baseline else {},
+        training={
+            "mode": "quick" if targs.quick else "fine-tune",
+            "history": history,
+            "seconds": round(time.time() - started, 1),
+            "world_size": ctx.world,
+            "device": str(ctx.device),
+            "bf16": use_bf16(targs, ctx.device),
+        },
+    )
+    # --- save ------------------------------------------------------------------------------
+    title = f"Topic model ({'quick' if targs.quick else 'fine-tune'}) on {dargs.data_dir}"
+    reporter = (lambda d, m: write_report(d, m, evaluation.plots, title)) if eargs.report else None
+    path = write_bundle(
+        out_dir, network.cpu(), encoder_dir, labels.snapshot, evaluation,
+        _manifest(config, splits, labels), _parity_sample(splits.valid), reporter,
+    )  # fmt: skip
+    shutdown(ctx)
+    log.info("bundle written to %s in %.0f s", path, time.time() - started)
+    return path
+
+
+Trained = tuple[list[dict[str, float]], Outputs, Outputs]
+
+
+def _train_quick(
+    network: TopicNetwork,
+    features: dict[str, Features],
+    encoder_dir: Path,
+    work_dir: Path,
+    pad_id: int,
+    targs: TrainArguments,
+) -> Trained:
+    """Embed every split once with the frozen encoder (cached), then train the heads."""
+    cpu = torch.device("cpu")
+    pooled = {
+        name: cached_embeddings(
+            network, f, pad_id, cpu, work_dir / f"embed-{embedding_key(encoder_dir, f)}.npy"
+        )
+        for name, f in features.items()
+    }
+    history = train_heads(
+        network,
+        (pooled["train"], features["train"]),
+        (pooled["valid"], features["valid"]),
+        targs,
+        targs.guard_loss_weight,
+    )
+    valid = head_outputs(network, pooled["valid"], features["valid"])
+    return history, valid, head_outputs(network, pooled["test"], features["test"])
+
+
+def _fine_tune(
+    network: TopicNetwork,
+    features: dict[str, Features],
+    checkpoints: Checkpointer,
+    pad_id: int,
+    config: Config,
+    ctx: DistContext,
+) -> Trained | None:
+    """Fine-tune everything; return the main process's outputs (None on other processes)."""
+
+    def validate(net: TopicNetwork) -> dict[str, float]:
+        return validation_score(net.spec, run_network(net, features["valid"], pad_id, ctx.device))
+
+    tuner = FineTuner(network, features["train"], validate, config.train, ctx, checkpoints, pad_id)
+    state = tuner.run()
+    if not ctx.is_main:
+        return None
+    valid = run_network(network, features["valid"], pad_id, ctx.device)
+    return state.history, valid, run_network(network, features["test"], pad_id, ctx.device)
+
+
+def _manifest(config: Config, splits: Splits, labels: LabelSpace) -> dict[str, Any]:
+    counts: dict[str, dict[str, int]] = {}
+    for name in SPLITS:
+        bucket = counts.setdefault(name, {})
+        for example in getattr(splits, name):
+            for key in (example.line, example.locale):
+                bucket[key] = bucket.get(key, 0) + 1
+    evaluation = config.eval
+    return {
+        "data_fingerprint": {**splits.fingerprint, "counts": counts, "labels": labels.source},
+        "policy": {
+            "min_margin": evaluation.min_margin,
+            "guard_threshold": evaluation.guard_threshold,
+            "actionable_floor": evaluation.actionable_floor,
+        },
+        "training": {
+            "mode": "quick" if config.train.quick else "fine-tune",
+            "config": config.to_json(),
+        },
+        "thresholds": {
+            "target_precision": evaluation.precision_target,
+            "min_support": evaluation.min_support,
+        },
+    }
+
+
+def _baselines(spec: ModelSpec, splits: Splits, config: Config) -> dict[str, Any]:
+    return {
+        line: tfidf_baseline(
+            tree,
+            [e for e in splits.train if e.line == line],
+            [e for e in splits.test if e.line == line],
+            config.eval.top_k,
+            config.eval.ece_bins,
+            config.train.seed,
+        )
+        for line, tree in spec.trees.items()
+    }
+
+
+def _parity_sample(valid: list[Example]) -> list[Example]:
+    groups: dict[tuple[str, str], list[Example]] = {}
+    for example in valid:
+        groups.setdefault((example.line, example.locale), []).append(example)
+    return [e for group in groups.values() for e in group[:PARITY_PER_GROUP]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m training --config FILE [--quick] [--out DIR]` (the entry point for torchrun)."""
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run(load_config(args.config, cli_overrides(args.quick, args.out, args.set)))
+    return 0
+
+
+def cli_overrides(quick: bool, out: Path | None, pairs: list[str]) -> dict[str, Any]:
+    """Return config overrides from --quick, --out and KEY=VALUE pairs (values parsed as JSON)."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects KEY=VALUE, got '{pair}'")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    if quick:
+        values["quick"] = True
+    if out is not None:
+        values["output_dir"] = str(out)
+    return values
