@@ -26,7 +26,7 @@ class LocalStore:
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, list[Any]] = {}  # name -> [lock, holders and waiters]
         self._counters: dict[str, tuple[int, int]] = {}
         self._mutex = threading.Lock()
 
@@ -51,9 +51,15 @@ class LocalStore:
 
     @contextmanager
     def lock(self, name: str, timeout_s: float) -> Iterator[bool]:
-        """Hold the named lock; yield False if it could not be taken within `timeout_s`."""
+        """Hold the named lock; yield False if it could not be taken within `timeout_s`.
+
+        Each name's lock is reference-counted, so it is dropped only once nobody holds or waits
+        for it; dropping it earlier would let a newcomer take a fresh lock beside a waiter.
+        """
         with self._mutex:
-            lock = self._locks.setdefault(name, threading.Lock())
+            entry = self._locks.setdefault(name, [threading.Lock(), 0])
+            entry[1] += 1
+        lock: threading.Lock = entry[0]
         acquired = lock.acquire(timeout=timeout_s)
         try:
             yield acquired
@@ -61,7 +67,8 @@ class LocalStore:
             if acquired:
                 lock.release()
             with self._mutex:
-                if not lock.locked():
+                entry[1] -= 1
+                if entry[1] == 0:
                     self._locks.pop(name, None)
 
     def hit(self, key: str, minute: int) -> int:

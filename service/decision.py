@@ -26,7 +26,7 @@ class Reason(StrEnum):
     UNKNOWN_LOCALE = "unknown_locale"
     MODE_OFF = "mode_off"
     SHADOW_MODE = "shadow_mode"
-    TOPIC_NOT_ACTIONABLE = "topic_not_actionable"
+    TOPIC_NOT_ACTIONABLE = "non_actionable_topic"  # the same word as models.abstention uses
     NO_RULE = "no_rule"
     RULE_REQUIRES_HUMAN = "rule_requires_human"
     TEMPLATE_REQUIRES_HUMAN = "template_requires_human"

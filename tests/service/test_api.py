@@ -73,7 +73,7 @@ def test_praise_is_handed_off(client):
         "/v1/autoreply", json=ticket(id="T-praise", text=PRAISE, facts={}), headers=headers()
     ).json()
     assert body["action"] == "handoff" and body["reply"] is None
-    assert "guard_gratitude" in body["reasons"] and "topic_not_actionable" in body["reasons"]
+    assert "guard_gratitude" in body["reasons"] and "non_actionable_topic" in body["reasons"]
     assert rows(client)["promo_codes"] == 0
 
 

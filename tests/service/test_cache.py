@@ -22,24 +22,29 @@ def test_local_store_evicts_least_recently_used_and_expires():
     assert store.get("d") is None
 
 
-def test_local_lock_is_exclusive():
+def test_local_lock_is_exclusive_even_while_it_is_handed_over():
+    # Many threads released at once: a lock dropped from the table while others wait on it
+    # would let a newcomer in beside a waiter.
     store = LocalStore(10)
     inside, overlaps = [], []
+    start = threading.Barrier(20)
 
     def work():
-        with store.lock("t", 5) as got:
-            assert got
-            overlaps.append(len(inside))
-            inside.append(1)
-            time.sleep(0.01)
-            inside.pop()
+        start.wait()
+        for _ in range(20):
+            with store.lock("t", 30) as got:
+                assert got
+                overlaps.append(len(inside))
+                inside.append(1)
+                time.sleep(0.0005)
+                inside.pop()
 
-    threads = [threading.Thread(target=work) for _ in range(5)]
+    threads = [threading.Thread(target=work) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert overlaps == [0] * 5
+    assert overlaps == [0] * 400 and store._locks == {}
 
 
 @pytest.mark.redis

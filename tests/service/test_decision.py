@@ -37,7 +37,7 @@ def test_reply_when_everything_allows_it():
         ({"best": proposal(render_error="boom")}, "render_failed"),
         (
             {"best": proposal(topic="riders/other/off_topic", actionable=False)},
-            "topic_not_actionable",
+            "non_actionable_topic",
         ),
         ({"best": None}, "no_rule"),
         ({"mode": LineMode.OFF}, "mode_off"),
