@@ -128,15 +128,26 @@ class ExportGraph(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        """Return (scores, guard) per line, flattened in `output_names` order."""
+        """Return (scores, guard) per line, flattened in `output_names` order.
+
+        The heads run on [batch, 1, hidden] so they export as MatMul + Add rather than Gemm, and
+        a shared encoder runs the guard once: onnxruntime 1.30's quantizer rewrites a Gemm whose
+        weight two nodes share into a MatMul of the wrong shape.
+        """
         outputs: list[torch.Tensor] = []
         shared = self.network.branches is None
-        pooled = self.network.pooled(input_ids, attention_mask, token_type_ids) if shared else None
+        guard: torch.Tensor | None = None
+        rows: torch.Tensor | None = None
+        if shared:
+            rows = self.network.pooled(input_ids, attention_mask, token_type_ids).unsqueeze(1)
+            guard = self.network.guard(rows).squeeze(1)
         for line in self.lines:
             if not shared:
                 pooled = self.network.pooled(input_ids, attention_mask, token_type_ids, line)
-            assert pooled is not None
-            outputs += [self.network.heads[line](pooled), self.network.guard(pooled)]
+                rows = pooled.unsqueeze(1)
+                guard = self.network.guard(rows).squeeze(1)
+            assert rows is not None and guard is not None
+            outputs += [self.network.heads[line](rows).squeeze(1), guard]
         return tuple(outputs)
 
 

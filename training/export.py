@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -52,7 +53,13 @@ def export_onnx(model_dir: Path, spec: ModelSpec, fp32_path: Path, int8_path: Pa
     quiet.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
     try:
         quantize_dynamic(
-            str(fp32_path), str(int8_path), per_channel=True, weight_type=QuantType.QInt8
+            str(fp32_path),
+            str(int8_path),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            # onnxruntime 1.30 loses some output types in shape inference and then refuses to
+            # quantize without a default; every tensor in this graph is float32.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
         quiet.setLevel(level)
