@@ -153,6 +153,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--max-inflight", type=int, default=64)
+    parser.add_argument(
+        "--database-url", default="", help="Default: a fresh SQLite file (the embedded setup)."
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -173,7 +176,7 @@ def main() -> None:
             **os.environ,
             "AUTOREPLY_BUNDLE_DIR": str(args.bundle),
             "AUTOREPLY_BACKEND": args.backend,
-            "AUTOREPLY_DATABASE_URL": f"sqlite:///{tmp}/load.db",
+            "AUTOREPLY_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/load.db",
             "AUTOREPLY_CACHE_SIZE": "0",
             "AUTOREPLY_RATE_LIMIT_PER_MINUTE": "10000000",
             "AUTOREPLY_MAX_INFLIGHT": str(args.max_inflight),

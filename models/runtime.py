@@ -122,14 +122,18 @@ def load_classifier(
     backend: str = DEFAULT_BACKEND,  # one of BACKENDS, checked here
     threads: int | None = None,
     bundle: Bundle | None = None,
+    lanes: int = 1,
 ) -> TopicClassifier:
-    """Return a classifier over a validated bundle, running on the chosen CPU backend."""
+    """Return a classifier over a validated bundle, running on the chosen CPU backend.
+
+    `lanes`: concurrent calls the ONNX backends run side by side (see `OnnxBackend`).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not '{backend}'")
     bundle = bundle or load_bundle(bundle_dir)
     scorer: ScoreBackend
     if backend in ONNX_FILES:
-        scorer = OnnxBackend(bundle.file(ONNX_FILES[backend]), threads)
+        scorer = OnnxBackend(bundle.file(ONNX_FILES[backend]), threads, lanes)
     else:
         from models.torch_backend import TorchBackend  # torch only when a torch backend is asked
 

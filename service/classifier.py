@@ -51,13 +51,14 @@ def load_bundle_model(
     backend: str,
     threads: int | None,
     min_margin: float | None,
+    lanes: int = 1,
 ) -> LoadedModel:
     """Load a model bundle for serving; raise models.bundle.BundleError when it is unusable."""
     from models.abstention import AbstentionPolicy, abstention_reasons
     from models.bundle import check_against_topics
     from models.runtime import load_classifier
 
-    classifier = load_classifier(bundle_dir, backend=backend, threads=threads)
+    classifier = load_classifier(bundle_dir, backend=backend, threads=threads, lanes=lanes)
     check_against_topics(classifier.bundle, topics)
     overrides = {} if min_margin is None else {"min_margin": min_margin}
     policy = AbstentionPolicy.from_bundle(classifier.bundle, **overrides)

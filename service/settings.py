@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
     bundle_dir: Path = Path("var/bundles/current")
     backend: str = "onnx-int8"
     inference_threads: int | None = None
+    inference_lanes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Concurrent inferences (ONNX backends): alone on every core, together one "
+        "core each; torch backends always run one at a time",
+    )
     # API keys: {"<sha256 of the key>": ["suggest", "autoreply", ...]}. The default admits the
     # development key with every scope.
     api_keys: dict[str, list[str]] = Field(

@@ -26,7 +26,7 @@ class AppState:
     metrics: Metrics
     rulebooks: RulebookHolder
     models: ModelHolder
-    # One inference at a time: the encoder already uses every core; more in parallel only thrash.
+    # At most `inference_lanes` inferences at once (the ONNX backend's lanes); more only thrash.
     inference_gate: threading.Semaphore
 
     def publish_versions(self) -> None:
@@ -38,12 +38,18 @@ class AppState:
         )
 
 
+def inference_lanes(settings: Settings) -> int:
+    """Return how many inferences may run at once: the ONNX lanes, or one for torch."""
+    return settings.inference_lanes if settings.backend.startswith("onnx") else 1
+
+
 def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
     """Connect to the database and cache, load the rulebook and (if present) the model bundle."""
     loader = model_loader or partial(
         load_bundle_model,
         backend=settings.backend,
         threads=settings.inference_threads,
+        lanes=inference_lanes(settings),
         min_margin=settings.min_margin,
     )
     rulebooks = RulebookHolder(settings.rulebook_dir)
@@ -56,7 +62,7 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
         metrics=Metrics(),
         rulebooks=rulebooks,
         models=models,
-        inference_gate=threading.Semaphore(1),
+        inference_gate=threading.Semaphore(inference_lanes(settings)),
     )
     state.publish_versions()
     return state

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from models.backends import OnnxBackend
 from models.bundle import check_against_topics
 from models.prediction import GUARD_CLASSES
 from models.runtime import UnknownLineError, load_classifier
@@ -112,3 +113,20 @@ def test_onnx_serving_never_imports_torch(quick_bundle):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["torch"] is False and result["top"].startswith("riders/")
+
+
+def test_lanes_run_overlapping_calls_side_by_side_with_the_same_results(quick_bundle, classifier):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = load_classifier(quick_bundle, lanes=2, bundle=classifier.bundle)
+    scorer = model.backend
+    assert isinstance(scorer, OnnxBackend)
+    alone = [model.predict([text], "riders")[0].top for text in TEXTS]
+    assert scorer._busy_until == 0.0  # one call at a time: always the wide session
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda t: model.predict([t], "riders")[0].top, TEXTS * 20))
+    assert scorer._busy_until > 0.0  # calls overlapped: the single-threaded lanes ran
+    assert scorer._lanes.qsize() == 2 and scorer._running == 0  # every lane given back
+    for a, b in zip(alone * 20, together, strict=True):
+        assert a.path == b.path and a.prob == pytest.approx(b.prob, abs=0.05)
