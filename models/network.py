@@ -136,17 +136,13 @@ class ExportGraph(nn.Module):
         """
         outputs: list[torch.Tensor] = []
         shared = self.network.branches is None
-        guard: torch.Tensor | None = None
-        rows: torch.Tensor | None = None
-        if shared:
-            rows = self.network.pooled(input_ids, attention_mask, token_type_ids).unsqueeze(1)
-            guard = self.network.guard(rows).squeeze(1)
+        rows = guard = None
         for line in self.lines:
-            if not shared:
+            if rows is None or not shared:  # a shared encoder (and guard) runs once
                 pooled = self.network.pooled(input_ids, attention_mask, token_type_ids, line)
                 rows = pooled.unsqueeze(1)
                 guard = self.network.guard(rows).squeeze(1)
-            assert rows is not None and guard is not None
+            assert guard is not None
             outputs += [self.network.heads[line](rows).squeeze(1), guard]
         return tuple(outputs)
 

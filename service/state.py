@@ -45,11 +45,12 @@ def inference_lanes(settings: Settings) -> int:
 
 def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
     """Connect to the database and cache, load the rulebook and (if present) the model bundle."""
+    lanes = inference_lanes(settings)
     loader = model_loader or partial(
         load_bundle_model,
         backend=settings.backend,
         threads=settings.inference_threads,
-        lanes=inference_lanes(settings),
+        lanes=lanes,
         min_margin=settings.min_margin,
     )
     rulebooks = RulebookHolder(settings.rulebook_dir)
@@ -62,7 +63,7 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
         metrics=Metrics(),
         rulebooks=rulebooks,
         models=models,
-        inference_gate=threading.Semaphore(inference_lanes(settings)),
+        inference_gate=threading.Semaphore(lanes),
     )
     state.publish_versions()
     return state
