@@ -37,9 +37,19 @@ class Assessment:
     mode: LineMode
 
     @property
+    def locale(self) -> str:
+        """Return the locale replies are rendered in (English for an unknown one)."""
+        return reply_locale(self.ticket)
+
+    @property
     def best(self) -> Proposal | None:
         """Return the proposal for the model's top topic."""
         return self.proposals[0] if self.proposals else None
+
+
+def reply_locale(ticket: TicketIn) -> str:
+    """Return the ticket's locale if templates have it, else English."""
+    return ticket.locale if ticket.locale in LOCALES else "en"
 
 
 def validate_facts(rulebook: Rulebook, ticket: TicketIn) -> dict[str, Any]:
@@ -66,8 +76,8 @@ def assess(state: AppState, ticket: TicketIn) -> Assessment:
     if ticket.line not in rulebook.topics.lines or ticket.line not in model.classifier.lines:
         return Assessment(ticket, facts, rulebook, model, None, (), unknown_line(), mode)
     prediction = predict(state, model, ticket)
-    render_locale = ticket.locale if ticket.locale in LOCALES else "en"
-    proposals = tuple(propose(rulebook, c, facts, render_locale) for c in prediction.candidates)
+    locale = reply_locale(ticket)
+    proposals = tuple(propose(rulebook, c, facts, locale) for c in prediction.candidates)
     verdict = decide(
         mode=mode,
         locale_known=ticket.locale in LOCALES,
@@ -137,7 +147,7 @@ def suggestions(assessment: Assessment, limit: int) -> list[SuggestionOut]:
     """Return up to `limit` rendered replies, best topic first, one per template."""
     out: list[SuggestionOut] = []
     seen: set[str] = set()
-    locale = assessment.ticket.locale if assessment.ticket.locale in LOCALES else "en"
+    locale = assessment.locale
     for index, proposal in enumerate(assessment.proposals):
         template, rule = proposal.template, proposal.match.rule
         if template is None or rule is None or proposal.text is None or template.id in seen:

@@ -102,13 +102,12 @@ def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
     """Return the top-k rendered replies for the agent's screen, and record the decision."""
     a = assess(state, ticket)
     decision_id = repo.new_id()
-    locale = ticket.locale if ticket.locale in ("ru", "en") else "en"
     response = SuggestResponse(
         decision_id=decision_id,
         ticket_id=ticket.id,
         model_version=a.model.classifier.version if a.model else None,
         rulebook_version=a.rulebook.version,
-        topic=topic_out(a.best.topic, a.rulebook, locale) if a.best else None,
+        topic=topic_out(a.best.topic, a.rulebook, a.locale) if a.best else None,
         confident_path=confident_path(a.prediction),
         guard={k: round(v, 4) for k, v in (a.prediction.guard if a.prediction else {}).items()},
         autoreply_allowed=a.verdict.would_reply and a.verdict.action is Action.REPLY,
@@ -182,7 +181,7 @@ def _commit(state: AppState, a: Assessment, verdict: Verdict) -> AutoreplyRespon
             mode=a.mode.value,
             reply=reply,
             reasons=list(verdict.reasons),
-            topic=topic_out(a.best.topic, a.rulebook, a.ticket.locale) if a.best else None,
+            topic=topic_out(a.best.topic, a.rulebook, a.locale) if a.best else None,
             suggestions=suggestions(a, state.settings.suggestions),
             model_version=a.model.classifier.version if a.model else None,
             rulebook_version=a.rulebook.version,
