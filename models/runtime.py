@@ -11,10 +11,12 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from models.abstention import candidate_count
 from models.backends import OnnxBackend, ScoreBackend
 from models.bundle import GUARD_HEAD, ONNX_FILES, Bundle, load_bundle
 from models.prediction import LevelProb, Prediction, TopicCandidate
 from models.textenc import TextEncoder
+from models.tree import LabelTree
 
 Backend = Literal["onnx-int8", "onnx-fp32", "torch-fp32", "torch-int8"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
@@ -89,32 +91,59 @@ class TopicClassifier:
         tokens: int,
         truncated: bool,
     ) -> Prediction:
-        tree = self.bundle.spec.trees[line]
-        probs = self.leaf_probs(scores[None, :], line)[0]
-        nodes = tree.node_probs(probs[None, :])[0]
-        top = np.argsort(-probs, kind="stable")[: max(1, k)]
-        candidates = tuple(
-            TopicCandidate(
-                path=tree.leaves[i],
-                prob=float(probs[i]),
-                levels=tuple(
-                    LevelProb(tree.nodes[n], float(nodes[n])) for n in tree.path_nodes(int(i))
-                ),
-            )
-            for i in top
-        )
-        guard_probs = self.guard_probs(guard[None, :])[0]
-        return Prediction(
-            line=line,
-            candidates=candidates,
-            guard={
-                c: float(p)
-                for c, p in zip(self.bundle.spec.guard_classes, guard_probs, strict=True)
-            },
-            model_version=self.version,
+        return build_prediction(
+            self.bundle.spec.trees[line],
+            line,
+            self.leaf_probs(scores[None, :], line)[0],
+            dict(
+                zip(
+                    self.bundle.spec.guard_classes, self.guard_probs(guard[None, :])[0], strict=True
+                )
+            ),
+            self.version,
+            k,
             tokens=tokens,
             truncated=truncated,
         )
+
+
+def build_prediction(
+    tree: LabelTree,
+    line: str,
+    probs: np.ndarray,
+    guard: dict[str, float],
+    version: str,
+    k: int,
+    *,
+    tokens: int = 0,
+    truncated: bool = False,
+) -> Prediction:
+    """Return a Prediction from one text's calibrated leaf probabilities and guard distribution.
+
+    It keeps at least `k` leaves, and more when needed to cover nearly all the probability
+    (`models.abstention.candidate_count`), so that a template's probability can be summed.
+    """
+    nodes = tree.node_probs(probs[None, :])[0]
+    order = np.argsort(-probs, kind="stable")
+    top = order[: max(1, k, candidate_count(probs[order].tolist()))]
+    candidates = tuple(
+        TopicCandidate(
+            path=tree.leaves[i],
+            prob=float(probs[i]),
+            levels=tuple(
+                LevelProb(tree.nodes[n], float(nodes[n])) for n in tree.path_nodes(int(i))
+            ),
+        )
+        for i in top
+    )
+    return Prediction(
+        line=line,
+        candidates=candidates,
+        guard={c: float(p) for c, p in guard.items()},
+        model_version=version,
+        tokens=tokens,
+        truncated=truncated,
+    )
 
 
 def load_classifier(

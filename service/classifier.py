@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from models.prediction import LevelProb, Prediction, TopicCandidate
+from models.abstention import AbstentionPolicy
+from models.prediction import Prediction
 from rules.topics import TopicTree
 
 
@@ -31,11 +32,11 @@ class Classifier(Protocol):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A classifier with the policy that says when its prediction is not enough to reply."""
+    """A classifier with the policy that says when its confidence is not enough to reply."""
 
     classifier: Classifier
     backend: str
-    abstain: Callable[[Prediction], tuple[str, ...]]
+    policy: AbstentionPolicy
     check_topics: Callable[
         [TopicTree], None
     ]  # raises when a rulebook's topics do not fit the model
@@ -54,7 +55,6 @@ def load_bundle_model(
     lanes: int = 1,
 ) -> LoadedModel:
     """Load a model bundle for serving; raise models.bundle.BundleError when it is unusable."""
-    from models.abstention import AbstentionPolicy, abstention_reasons
     from models.bundle import check_against_topics
     from models.runtime import load_classifier
 
@@ -65,7 +65,7 @@ def load_bundle_model(
     return LoadedModel(
         classifier,
         backend,
-        lambda p: abstention_reasons(p, policy),
+        policy,
         lambda tree: check_against_topics(classifier.bundle, tree),
     )
 
@@ -107,25 +107,3 @@ class ModelHolder:
             self.reload(topics)
         except Exception as exc:  # any load failure: the service starts, /readyz says why
             self.error = f"{type(exc).__name__}: {exc}"
-
-
-def prediction_to_dict(prediction: Prediction) -> dict[str, Any]:
-    """Return a JSON-ready copy of a prediction (for the cache)."""
-    return asdict(prediction)
-
-
-def prediction_from_dict(data: dict[str, Any]) -> Prediction:
-    """Rebuild a prediction from `prediction_to_dict` output."""
-    candidates = tuple(
-        TopicCandidate(c["path"], c["prob"], tuple(LevelProb(**lv) for lv in c["levels"]))
-        for c in data["candidates"]
-    )
-    return Prediction(
-        data["line"],
-        candidates,
-        dict(data["guard"]),
-        data["model_version"],
-        data.get("tokens", 0),
-        data.get("truncated", False),
-        dict(data.get("extra", {})),
-    )

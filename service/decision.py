@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from models.abstention import ReplyOption
 from models.prediction import TopicCandidate
 from rules.engine import Match
 from rules.templates import Template
@@ -37,12 +38,21 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class Proposal:
-    """One candidate answer: a predicted topic, the rule that answers it and the rendered preview."""
+    """One candidate leaf and what its rules answer for this ticket's facts."""
 
     topic: TopicCandidate
     actionable: bool
     match: Match
     template: Template | None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One candidate reply: a template, the leaves choosing it, the anchor's rule, the preview."""
+
+    option: ReplyOption
+    proposal: Proposal  # the anchor leaf's: the rule and trace shown for this reply
+    reasons: tuple[str, ...]  # why the rules of its leaves need a human (empty: they allow it)
     text: str | None
     render_error: str | None = None
 
@@ -60,14 +70,10 @@ class Verdict:
         return Verdict(Action.HANDOFF, (*self.reasons, reason.value), False)
 
 
-def proposal_reasons(proposal: Proposal | None) -> list[str]:
-    """Return why this proposal may not be sent without a human (empty: it may)."""
-    if proposal is None or proposal.match.rule is None:
-        return (
-            [Reason.NO_RULE]
-            if proposal is None or proposal.actionable
-            else [Reason.TOPIC_NOT_ACTIONABLE]
-        )
+def proposal_reasons(proposal: Proposal) -> list[str]:
+    """Return why this leaf's answer may not be sent without a human (empty: it may)."""
+    if proposal.match.rule is None:
+        return [Reason.NO_RULE] if proposal.actionable else [Reason.TOPIC_NOT_ACTIONABLE]
     reasons: list[str] = []
     if not proposal.actionable:
         reasons.append(Reason.TOPIC_NOT_ACTIONABLE)
@@ -77,22 +83,35 @@ def proposal_reasons(proposal: Proposal | None) -> list[str]:
         reasons.append(Reason.TEMPLATE_REQUIRES_HUMAN)
     if proposal.match.missing_facts:
         reasons.append(Reason.MISSING_FACT)
-    if proposal.render_error is not None:
+    return reasons
+
+
+def option_reasons(proposals: Sequence[Proposal]) -> tuple[str, ...]:
+    """Return why a reply chosen by these leaves needs a human: every leaf's reasons, once each."""
+    return tuple(dict.fromkeys(str(r) for p in proposals for r in proposal_reasons(p)))
+
+
+def rules_reasons(best: Suggestion | None, top: Proposal | None) -> list[str]:
+    """Return the rules' reasons against the best reply (no reply at all: why the top leaf has none)."""
+    if best is None:
+        return proposal_reasons(top) if top is not None else [Reason.NO_RULE]
+    reasons = list(best.reasons)
+    if best.render_error is not None:
         reasons.append(Reason.RENDER_FAILED)
     return reasons
 
 
 def decide(
-    *, mode: LineMode, locale_known: bool, model_reasons: Sequence[str], best: Proposal | None
+    *, mode: LineMode, locale_known: bool, model_reasons: Sequence[str], rule_reasons: Sequence[str]
 ) -> Verdict:
     """Return reply only when the line is on, the model is confident, and the rules allow it.
 
-    `best` is the proposal for the model's top topic. Every failed check is named; in shadow mode
-    a ticket that would have been answered is handed off with `shadow_mode` alone.
+    Every failed check is named; in shadow mode a ticket that would have been answered is
+    handed off with `shadow_mode` alone.
     """
     reasons: list[str] = [] if locale_known else [Reason.UNKNOWN_LOCALE]
     reasons += list(model_reasons)
-    reasons += proposal_reasons(best)
+    reasons += list(rule_reasons)
     would_reply = not reasons
     if mode is LineMode.OFF:
         reasons.insert(0, Reason.MODE_OFF)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 MAX_TEXT_CHARS = 10_000
 MAX_DIALOGUE = 10
@@ -94,6 +94,19 @@ class TopicOut(BaseModel):
     levels: list[LevelOut]
 
 
+class ConfidenceOut(BaseModel):
+    """The decision-level confidence: how probable the best template is, and the bar it must pass."""
+
+    template_id: str
+    prob: float = Field(description="Sum of P(leaf) over the leaves whose rules choose it")
+    leaves: list[str] = Field(description="Those leaves, most probable first (the anchor)")
+    margin: float = Field(description="Its lead over the next outcome")
+    threshold: float | None = Field(description="The autoreply threshold that applies (None: none)")
+    threshold_source: Literal["own", "parent", "line"] | None = Field(
+        description="Whose threshold: the anchor leaf's own, an ancestor's, or the line's"
+    )
+
+
 class SuggestionOut(BaseModel):
     """One rendered reply for the agent's screen, and why it was proposed."""
 
@@ -101,6 +114,7 @@ class SuggestionOut(BaseModel):
     title: str
     locale: str
     text: str
+    template_prob: float = Field(description="Probability that this template is the right reply")
     topic: TopicOut
     rule_id: str
     autoreply_allowed: bool = Field(description="Whether this reply would be sent automatically")
@@ -117,6 +131,7 @@ class SuggestResponse(BaseModel):
     model_version: str | None
     rulebook_version: str
     topic: TopicOut | None
+    confidence: ConfidenceOut | None
     confident_path: str | None = Field(
         description="The deepest topic level the model is confident about"
     )
@@ -145,6 +160,7 @@ class AutoreplyResponse(BaseModel):
     reply: ReplyOut | None
     reasons: list[str]
     topic: TopicOut | None
+    confidence: ConfidenceOut | None
     suggestions: list[SuggestionOut]
     model_version: str | None
     rulebook_version: str
@@ -205,13 +221,21 @@ class DecisionOut(BaseModel):
     rulebook_version: str
     topic: str | None
     confidence: float | None
+    template_prob: float | None
+    threshold: float | None
+    threshold_source: str | None
     rule_id: str | None
     template_id: str | None
     reasons: list[str]
     trace: dict[str, Any]
-    suggestions: list[Any]
     response: dict[str, Any]
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def suggestions(self) -> list[Any]:
+        """Return the suggestions shown with this decision (kept once, in the response)."""
+        return list(self.response.get("suggestions", []))
 
 
 class ReloadIn(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import partial
 
@@ -13,6 +12,7 @@ from service.cache import Store
 from service.classifier import ModelHolder, ModelLoader, load_bundle_model
 from service.db.session import make_engine, make_session_factory
 from service.metrics import Metrics
+from service.predictions import PredictionCache
 from service.settings import Settings
 
 
@@ -26,8 +26,7 @@ class AppState:
     metrics: Metrics
     rulebooks: RulebookHolder
     models: ModelHolder
-    # At most `inference_lanes` inferences at once (the ONNX backend's lanes); more only thrash.
-    inference_gate: threading.Semaphore
+    predictions: PredictionCache
 
     def publish_versions(self) -> None:
         """Set the version gauges to what is loaded now."""
@@ -56,14 +55,19 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
     rulebooks = RulebookHolder(settings.rulebook_dir)
     models = ModelHolder(loader, settings.bundle_dir)
     models.try_load(rulebooks.current.topics)
+    store, metrics = Store(settings.redis_url, settings.cache_size), Metrics()
+    # Candidates beyond the suggestions shown: the runtime adds more to cover the probability.
+    predictions = PredictionCache(
+        store, metrics, lanes=lanes, ttl_s=settings.cache_ttl_s, k=settings.suggestions + 2
+    )
     state = AppState(
         settings=settings,
         sessions=make_session_factory(make_engine(settings.database_url)),
-        store=Store(settings.redis_url, settings.cache_size),
-        metrics=Metrics(),
+        store=store,
+        metrics=metrics,
         rulebooks=rulebooks,
         models=models,
-        inference_gate=threading.Semaphore(lanes),
+        predictions=predictions,
     )
     state.publish_versions()
     return state

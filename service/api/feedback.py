@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from service import pipeline
 from service.deps import FeedbackKey, StateDep, SuggestKey
+from service.feedback import record_feedback
 from service.schemas import DecisionOut, ErrorOut, FeedbackIn, FeedbackResponse
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 )
 def feedback(body: FeedbackIn, state: StateDep, _key: FeedbackKey) -> FeedbackResponse:
     """Store the agent's choice and the customer's CSAT as training labels."""
-    return pipeline.record_feedback(state, body)
+    return record_feedback(state, body)
 
 
 @router.get(

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from service import pipeline
 from service.deps import AdminKey, StateDep
+from service.reload import reload_versions
 from service.schemas import ErrorOut, ReloadIn
 
 router = APIRouter(tags=["ops"])
@@ -64,7 +64,7 @@ def metrics(state: StateDep) -> Response:
 @router.post("/v1/admin/reload", responses={409: {"model": ErrorOut}})
 def reload(body: ReloadIn, state: StateDep, _key: AdminKey) -> dict[str, Any]:
     """Swap the rulebook and/or the model atomically; a broken version is refused with its errors."""
-    return pipeline.reload(
+    return reload_versions(
         state,
         rules=body.rules,
         model=body.model,

@@ -62,13 +62,15 @@ class Decision(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     rulebook_version: Mapped[str] = mapped_column(String(64))
     topic: Mapped[str | None] = mapped_column(String(256))
-    confidence: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)  # the anchor leaf's probability
+    template_prob: Mapped[float | None] = mapped_column(Float)  # the best template's
+    threshold: Mapped[float | None] = mapped_column(Float)  # the threshold it was held to
+    threshold_source: Mapped[str | None] = mapped_column(String(16))  # own | parent | line
     rule_id: Mapped[str | None] = mapped_column(String(128))
     template_id: Mapped[str | None] = mapped_column(String(128))
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     trace: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    suggestions: Mapped[list[Any]] = mapped_column(default=list)
-    # The exact answer given, so a retried autoreply returns the same bytes.
+    # The exact answer given (suggestions included), so a retried autoreply returns the same bytes.
     response: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 

@@ -1,66 +1,109 @@
-"""Abstention reasons: a pure function of the prediction and the policy."""
+"""Abstention: decision-level confidence, threshold back-off, and reasons in a fixed vocabulary."""
 
 import pytest
 
-from models.abstention import REASONS, AbstentionPolicy, abstention_reasons
+from models.abstention import (
+    REASONS,
+    AbstentionPolicy,
+    ReplyOption,
+    abstention_reasons,
+    candidate_count,
+    decision_confidence,
+    reply_options,
+    resolve_threshold,
+)
 from models.prediction import GUARD_CLASSES, LevelProb, Prediction, TopicCandidate
 
 PROMO = "riders/ride_cost/promo_not_applied"
 OVER = "riders/ride_cost/overcharge"
+WAIT = "riders/ride_cost/waiting_fee"
 THANKS = "riders/other/thanks"
+TEMPLATES = {PROMO: "promo_reissue", OVER: "recalc", WAIT: "recalc", THANKS: None}
 
 
-def prediction(top=(PROMO, 0.9), second=(OVER, 0.05), **guard):
+def prediction(*leaves, **guard):
     probs = {c: 0.0 for c in GUARD_CLASSES}
     probs.update(guard or {"actionable": 0.95})
+    leaves = leaves or ((PROMO, 0.9), (OVER, 0.05))
     candidates = tuple(
         TopicCandidate(path, prob, (LevelProb(path.rsplit("/", 1)[0], prob), LevelProb(path, prob)))
-        for path, prob in (top, second)
+        for path, prob in leaves
     )
     return Prediction("riders", candidates, probs, "v1")
+
+
+def reasons(p: Prediction, policy: AbstentionPolicy) -> tuple[str, ...]:
+    confidence = decision_confidence(reply_options(p.candidates, TEMPLATES.get), policy.thresholds)
+    return abstention_reasons(p, policy, confidence)
 
 
 @pytest.fixture
 def policy():
     return AbstentionPolicy(
         thresholds={PROMO: 0.8, OVER: None, THANKS: 0.5},
-        actionable={PROMO: True, OVER: True, THANKS: False},
+        actionable={PROMO: True, OVER: True, WAIT: True, THANKS: False},
     )
 
 
 def test_confident_actionable_prediction_has_no_reason(policy):
-    assert abstention_reasons(prediction(), policy) == ()
+    assert reasons(prediction(), policy) == ()
 
 
 def test_each_reason(policy):
-    assert abstention_reasons(prediction(top=(PROMO, 0.7)), policy) == ("low_confidence",)
-    assert abstention_reasons(prediction(top=(OVER, 0.99), second=(PROMO, 0.0)), policy) == (
-        "no_threshold",
-    )
-    assert abstention_reasons(prediction(top=(PROMO, 0.85), second=(OVER, 0.8)), policy) == (
+    assert reasons(prediction((PROMO, 0.7), (OVER, 0.05)), policy) == ("low_confidence",)
+    assert reasons(prediction((OVER, 0.99), (PROMO, 0.0)), policy) == ("no_threshold",)
+    assert reasons(prediction((PROMO, 0.85), (OVER, 0.8)), policy) == ("small_margin",)
+    assert reasons(prediction((THANKS, 0.9), (PROMO, 0.05)), policy) == (
+        "low_confidence",
         "small_margin",
+        "non_actionable_topic",
     )
-    assert abstention_reasons(prediction(top=(THANKS, 0.9)), policy) == ("non_actionable_topic",)
-    assert abstention_reasons(prediction(gratitude=0.7, actionable=0.3), policy) == (
-        "guard_gratitude",
-    )
-    assert abstention_reasons(prediction(actionable=0.4, sarcasm=0.3, unclear=0.3), policy) == (
+    assert reasons(prediction(gratitude=0.7, actionable=0.3), policy) == ("guard_gratitude",)
+    assert reasons(prediction(actionable=0.4, sarcasm=0.3, unclear=0.3), policy) == (
         "guard_not_actionable",
     )
 
 
+def test_siblings_leading_to_one_template_add_up_instead_of_blocking_each_other():
+    policy = AbstentionPolicy(thresholds={"riders/ride_cost": 0.8})
+    split = prediction((OVER, 0.46), (WAIT, 0.45), (PROMO, 0.09))
+    options = reply_options(split.candidates, TEMPLATES.get)
+    assert options[0] == ReplyOption("recalc", pytest.approx(0.91), (OVER, WAIT))
+    confidence = decision_confidence(options, policy.thresholds)
+    assert confidence.prob == pytest.approx(0.91) and confidence.margin == pytest.approx(0.82)
+    assert abstention_reasons(split, policy, confidence) == ()
+
+
+def test_threshold_backs_off_from_the_leaf_to_its_parent_then_to_the_line():
+    thresholds = {PROMO: 0.9, "riders/ride_cost": 0.7, "riders": 0.6, OVER: None}
+    assert resolve_threshold(PROMO, thresholds) == (0.9, "own")
+    assert resolve_threshold(OVER, thresholds) == (0.7, "parent")
+    assert resolve_threshold(THANKS, thresholds) == (0.6, "line")
+    assert resolve_threshold("drivers/account/blocked", thresholds) == (None, None)
+
+
 def test_reasons_accumulate_and_stay_in_the_fixed_vocabulary(policy):
-    reasons = abstention_reasons(
-        prediction(top=(THANKS, 0.45), second=(PROMO, 0.4), gratitude=0.9, actionable=0.1), policy
+    got = reasons(prediction((THANKS, 0.45), (PROMO, 0.4), gratitude=0.9, actionable=0.1), policy)
+    assert got == ("low_confidence", "small_margin", "non_actionable_topic", "guard_gratitude")
+    assert set(got) <= set(REASONS)
+
+
+def test_no_candidate_with_a_template_has_no_threshold(policy):
+    confidence = decision_confidence(
+        reply_options(prediction((THANKS, 0.99)).candidates, TEMPLATES.get), policy.thresholds
     )
-    assert reasons == ("low_confidence", "small_margin", "non_actionable_topic", "guard_gratitude")
-    assert set(reasons) <= set(REASONS)
+    assert confidence.option is None and confidence.threshold is None
 
 
-def test_unknown_topic_never_autoreplies(policy):
-    assert "no_threshold" in abstention_reasons(prediction(top=("riders/new/leaf", 0.99)), policy)
-
-
-def test_untrained_guard_blocks_autoreply(policy):
+def test_untrained_guard_blocks_autoreply_unless_the_policy_waives_it():
     policy = AbstentionPolicy(thresholds={PROMO: 0.8}, guard_trained=False)
-    assert abstention_reasons(prediction(), policy) == ("guard_untrained",)
+    assert reasons(prediction(), policy) == ("guard_untrained",)
+    waived = AbstentionPolicy(thresholds={PROMO: 0.8}, guard_trained=False, require_guard=False)
+    assert reasons(prediction(), waived) == ()
+
+
+def test_candidates_cover_nearly_all_the_probability():
+    assert candidate_count([0.999, 0.001] + [0.0] * 30) == 1
+    flat = [1 / 40] * 40
+    assert candidate_count(flat) == 20  # at most MAX_CANDIDATES
+    assert candidate_count([0.5, 0.3, 0.1, 0.05, 0.03, 0.015, 0.005]) == 6

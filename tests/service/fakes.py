@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from models.abstention import AbstentionPolicy
 from models.prediction import GUARD_CLASSES, LevelProb, Prediction, TopicCandidate
 from rules.topics import TopicTree
 from service.classifier import LoadedModel
@@ -54,19 +55,13 @@ class KeywordClassifier:
         return Prediction(line, tuple(candidates), guard, self.version, tokens=len(text.split()))
 
 
-def keyword_abstain(prediction: Prediction) -> tuple[str, ...]:
-    """A small stand-in policy: confident top leaf, clear margin, an actionable message."""
-    reasons = []
-    if prediction.top.prob < 0.8:
-        reasons.append("low_confidence")
-    if prediction.margin < 0.2:
-        reasons.append("small_margin")
-    worst = max(
-        (g for g in prediction.guard if g != "actionable"), key=prediction.guard.__getitem__
+def keyword_policy(topics: TopicTree) -> AbstentionPolicy:
+    """A real policy with simple numbers: each line's template threshold 0.8, a 0.2 margin."""
+    return AbstentionPolicy(
+        thresholds={line: 0.8 for line in topics.lines},
+        actionable={leaf.path: leaf.actionable for leaf in topics.leaves()},
+        min_margin=0.2,
     )
-    if prediction.guard[worst] >= 0.5:
-        reasons.append(f"guard_{worst}")
-    return tuple(reasons)
 
 
 def keyword_model(topics: TopicTree, classifier: KeywordClassifier) -> LoadedModel:
@@ -77,4 +72,4 @@ def keyword_model(topics: TopicTree, classifier: KeywordClassifier) -> LoadedMod
             if tree.leaf_paths(line) != classifier.topics.leaf_paths(line):
                 raise ValueError(f"topics of line '{line}' differ from the model's")
 
-    return LoadedModel(classifier, "fake", keyword_abstain, check)
+    return LoadedModel(classifier, "fake", keyword_policy(topics), check)

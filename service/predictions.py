@@ -1,0 +1,71 @@
+"""The prediction cache: one owner for the key, the serialisation and the cache/inference metrics.
+
+A prediction is keyed by model version + a hash of the line and the text (and dialogue), so a
+reload never serves another model's answer; the store is Redis or the in-process cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+from models.prediction import LevelProb, Prediction, TopicCandidate
+from service.cache import Store
+from service.classifier import LoadedModel
+from service.metrics import Metrics
+from service.schemas import TicketIn
+
+
+class PredictionCache:
+    """Returns the classifier's prediction for a ticket, from the cache when it has one."""
+
+    def __init__(self, store: Store, metrics: Metrics, *, lanes: int, ttl_s: float, k: int) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.ttl_s = ttl_s
+        self.k = k
+        # At most `lanes` inferences at once (the ONNX backend's lanes); more only thrash.
+        self.gate = threading.Semaphore(lanes)
+
+    def predict(self, model: LoadedModel, ticket: TicketIn) -> Prediction:
+        """Return the prediction for `ticket`'s text under `model` (cached by version + text)."""
+        key = prediction_key(model.classifier.version, ticket)
+        cached = self.store.get_json(key)
+        if cached is not None:
+            self.metrics.cache.labels("hit").inc()
+            return prediction_from_dict(cached)
+        self.metrics.cache.labels("miss").inc()
+        started = time.perf_counter()
+        with self.gate:
+            prediction = model.classifier.predict(
+                [ticket.text], ticket.line, k=self.k, dialogues=[list(ticket.dialogue) or None]
+            )[0]
+        self.metrics.inference.labels(model.backend).observe(time.perf_counter() - started)
+        self.store.set_json(key, asdict(prediction), self.ttl_s)
+        return prediction
+
+
+def prediction_key(model_version: str, ticket: TicketIn) -> str:
+    """Return the cache key of a ticket's prediction under one model version."""
+    text_key = "\x1f".join([ticket.line, ticket.text, *ticket.dialogue]).encode()
+    return f"pred:{model_version}:{hashlib.sha256(text_key).hexdigest()}"
+
+
+def prediction_from_dict(data: dict[str, Any]) -> Prediction:
+    """Rebuild a prediction from its cached JSON form (`dataclasses.asdict`)."""
+    candidates = tuple(
+        TopicCandidate(c["path"], c["prob"], tuple(LevelProb(**lv) for lv in c["levels"]))
+        for c in data["candidates"]
+    )
+    return Prediction(
+        data["line"],
+        candidates,
+        dict(data["guard"]),
+        data["model_version"],
+        data.get("tokens", 0),
+        data.get("truncated", False),
+        dict(data.get("extra", {})),
+    )

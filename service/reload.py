@@ -1,0 +1,46 @@
+"""Swapping in a new rulebook and/or model bundle, atomically, refusing anything broken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rules.errors import RulebookError
+from rules.loader import load_rulebook
+from service.errors import ReloadRefused
+from service.state import AppState
+
+
+def reload_versions(
+    state: AppState, *, rules: bool, model: bool, rulebook_dir: str | None, bundle_dir: str | None
+) -> dict[str, Any]:
+    """Swap in a new rulebook and/or model; anything broken is refused and the old ones keep serving.
+
+    Both are loaded and checked against each other (the model's topics must be the rulebook's)
+    before either is swapped in.
+    """
+    rulebook = state.rulebooks.current
+    if rules:
+        try:
+            rulebook = load_rulebook(Path(rulebook_dir) if rulebook_dir else state.rulebooks.root)
+        except RulebookError as exc:
+            raise ReloadRefused(
+                "the new rulebook was refused; the old one keeps serving",
+                details=[p.as_dict() for p in exc.problems],
+            ) from None
+    new_model = state.models.current
+    try:
+        if model:
+            new_model = state.models.load(rulebook.topics, Path(bundle_dir) if bundle_dir else None)
+        elif new_model is not None:
+            new_model.check_topics(rulebook.topics)
+    except Exception as exc:  # any bundle problem: refuse, keep what serves now
+        raise ReloadRefused(f"refused, the old versions keep serving: {exc}") from None
+    state.rulebooks.install(rulebook)
+    if model and new_model is not None:
+        state.models.install(new_model, Path(bundle_dir) if bundle_dir else None)
+    state.publish_versions()
+    return {
+        "rulebook_version": rulebook.version,
+        "model_version": new_model.classifier.version if new_model else None,
+    }
