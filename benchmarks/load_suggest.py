@@ -180,7 +180,7 @@ def main() -> None:
             "AUTOREPLY_MAX_INFLIGHT": str(args.max_inflight),
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(args.port)],
+            [sys.executable, "-m", "cli", "serve", "--port", str(args.port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 . .venv/bin/activate
 ruff check .
 ruff format --check .
-mypy service models rules training
+mypy service models rules training cli
 # pytest exits 5 when it collects no tests: set -e turns that into a failure, never a pass.
 python -m pytest "$@"

@@ -86,13 +86,27 @@ class TrainArguments:
 class EvalArguments:
     """Calibration, thresholds, report and the abstention defaults stored in the bundle."""
 
-    precision_target: float = _arg(0.95, "Per-topic precision an autoreply threshold must reach.")
-    min_support: int = _arg(20, "Validation tickets a threshold needs; fewer = never autoreply.")
+    precision_target: float = _arg(0.95, "Leaf precision of the reported coverage-at-precision.")
+    risk_target: float = _arg(
+        0.03, "Autoreply thresholds: most wrong-or-unsafe replies allowed (share of replies)."
+    )
+    unsafe_target: float = _arg(
+        0.01, "Autoreply thresholds: most replies to non-actionable messages (share of replies)."
+    )
+    risk_delta: float = _arg(0.1, "The thresholds' guarantee holds with probability 1 - delta.")
+    guard_recall: float = _arg(
+        0.9, "Validation recall of each non-actionable guard class the guard is set for."
+    )
+    require_guard: bool = _arg(
+        True, "Never autoreply with an untrained guard (false: data without guard labels)."
+    )
     top_k: int = _arg(3, "k of the top-k accuracy.")
     ece_bins: int = _arg(15, "Bins of the expected calibration error.")
-    min_margin: float = _arg(0.1, "Abstention default: least gap between the top two leaves.")
+    min_margin: float = _arg(0.1, "Abstention: least gap between the best template and the next.")
     guard_threshold: float = _arg(0.5, "Abstention default: guard class probability that abstains.")
-    actionable_floor: float = _arg(0.5, "Abstention default: least 'actionable' probability.")
+    actionable_floor: float = _arg(
+        0.5, "Least 'actionable' probability when the guard has no labels to fit it on."
+    )
     baseline: bool = _arg(True, "Also train and report the TF-IDF baseline.")
     report: bool = _arg(True, "Write report/ (Markdown + PNG plots) into the bundle.")
 

@@ -49,6 +49,12 @@ class Example:
     locale: str
     guard: str | None = None
     dialogue: tuple[str, ...] | None = None
+    # What the agent did, when the data says (the corpus and feedback exports do): the decision
+    # the service makes is replayed against it (`training/replay.py`).
+    facts: dict[str, Any] | None = field(default=None, compare=False)
+    template: str | None = None
+    agent_action: str | None = None
+    id: str | None = None
 
 
 @dataclass
@@ -110,7 +116,14 @@ def _example(row: dict[str, Any], args: DataArguments, default_line: str) -> Exa
         raise ValueError(f"guard '{guard}' is not one of {GUARD_CLASSES}")
     locale = row.get("locale") or detect_locale(text)
     dialogue = _turns(row.get("dialogue")) if args.use_dialogue else None
-    return Example(text, str(line), path, str(locale), guard, dialogue)
+    facts = row.get("facts")
+    return Example(
+        text, str(line), path, str(locale), guard, dialogue,
+        facts=facts if isinstance(facts, dict) else None,
+        template=row.get("template") if isinstance(row.get("template"), str) else None,
+        agent_action=row.get("agent_action") if isinstance(row.get("agent_action"), str) else None,
+        id=str(row["id"]) if row.get("id") is not None else None,
+    )  # fmt: skip
 
 
 def _turns(dialogue: Any) -> tuple[str, ...] | None:

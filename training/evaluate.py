@@ -25,14 +25,14 @@ from training.metrics import (
     reliability,
     topic_metrics,
 )
-from training.thresholds import autoreply_coverage, choose_thresholds
 
 ALL = "all"
 
 
 @dataclass
 class Evaluation:
-    """Temperatures, per-leaf threshold entries, metrics.json content, and the plots' data."""
+    """Temperatures, per-node threshold entries (`training.decisions.fit_policy`), metrics.json
+    content, and the plots' data."""
 
     temperature: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -73,11 +73,6 @@ def evaluate_outputs(
         temp = topic_temperature(tree, spec.design, v.scores, v.labels)
         result.temperature[line] = temp
         valid_probs = np.exp(tree.leaf_log_probs(v.scores, spec.design, temp))
-        result.thresholds.update(
-            choose_thresholds(
-                tree.leaves, valid_probs, v.labels, args.precision_target, args.min_support
-            )
-        )
         raw = np.exp(tree.leaf_log_probs(t.scores, spec.design, 1.0))
         cal = np.exp(tree.leaf_log_probs(t.scores, spec.design, temp))
         per_locale = {}
@@ -91,9 +86,6 @@ def evaluate_outputs(
             )
             figures["coverage_at_target_precision"] = coverage_at_precision(
                 curve, args.precision_target
-            )
-            figures["autoreply"] = autoreply_coverage(
-                tree.leaves, result.thresholds, cal[mask], t.labels[mask]
             )
             per_locale[name] = figures
         names, matrix = confusion(tree, cal, t.labels)

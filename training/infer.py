@@ -23,6 +23,7 @@ class LineOutputs:
     guards: np.ndarray  # guard index or NO_GUARD
     locales: list[str]
     texts: list[str]
+    indices: list[int]  # each row's position in the split's example list
 
 
 Outputs = dict[str, LineOutputs]
@@ -110,4 +111,5 @@ def line_outputs(
         guards=features.guards[indices],
         locales=[features.locales[i] for i in indices],
         texts=[features.texts[i] for i in indices],
+        indices=list(indices),
     )

@@ -23,10 +23,13 @@ from models.encoder import resolve_encoder_dir
 from models.network import TopicNetwork
 from models.spec import ModelSpec
 from models.textenc import TextEncoder
-from training.args import Config, TrainArguments, load_config
+from rules.loader import load_rulebook
+from rules.rulebook import Rulebook
+from training.args import Config, EvalArguments, TrainArguments, load_config
 from training.baseline import tfidf_baseline
 from training.checkpoint import Checkpointer
 from training.data import SPLITS, Example, Splits, load_splits
+from training.decisions import evaluate_bundle, fit_policy
 from training.distributed import DistContext, init_distributed, shutdown, single_process
 from training.evaluate import evaluate_outputs, token_stats, validation_score
 from training.features import Features, LabelSpace, build_label_space, featurize
@@ -34,7 +37,7 @@ from training.infer import Outputs, run_network
 from training.loop import FineTuner, use_bf16
 from training.package import write_bundle
 from training.quick import cached_embeddings, embedding_key, head_outputs, train_heads
-from training.report import write_report
+from training.report import write_decisions, write_report
 
 log = logging.getLogger("training")
 PARITY_PER_GROUP = 32  # validation texts per (line, language) checked after the ONNX export
@@ -103,6 +106,12 @@ def run(config: Config) -> Path:
     history, valid_out, test_out = trained
     # --- evaluate --------------------------------------------------------------------------
     evaluation = evaluate_outputs(spec, valid_out, test_out, eargs)
+    rulebook = load_rulebook(Path(dargs.rulebook)) if dargs.rulebook else None
+    fitted = fit_policy(
+        spec, valid_out, evaluation.temperature, splits.valid, rulebook,
+        actionable_leaves(labels.snapshot), eargs,
+    )  # fmt: skip
+    evaluation.thresholds = fitted.thresholds
     evaluation.metrics.update(
         test_source=splits.test_source,
         tokens=token_stats(text_encoder, splits.test),
@@ -121,8 +130,9 @@ def run(config: Config) -> Path:
     reporter = (lambda d, m: write_report(d, m, evaluation.plots, title)) if eargs.report else None
     path = write_bundle(
         out_dir, network.cpu(), encoder_dir, labels.snapshot, evaluation,
-        _manifest(config, splits, labels), _parity_sample(splits.valid), reporter,
+        _manifest(config, splits, labels, fitted.policy), _parity_sample(splits.valid), reporter,
     )  # fmt: skip
+    _report_decisions(path, splits.test, rulebook, eargs)
     shutdown(ctx)
     log.info("bundle written to %s in %.0f s", path, time.time() - started)
     return path
@@ -179,7 +189,34 @@ def _fine_tune(
     return state.history, valid, run_network(network, features["test"], pad_id, ctx.device)
 
 
-def _manifest(config: Config, splits: Splits, labels: LabelSpace) -> dict[str, Any]:
+def actionable_leaves(snapshot: dict[str, list[dict[str, Any]]]) -> dict[str, bool]:
+    """Return, per leaf of a topic snapshot, whether a template may answer it."""
+    return {
+        leaf["path"]: bool(leaf.get("actionable", True))
+        for leaves in snapshot.values()
+        for leaf in leaves
+    }
+
+
+def _report_decisions(
+    bundle_dir: Path, test: list[Example], rulebook: Rulebook | None, args: EvalArguments
+) -> None:
+    """Replay the test split through the written bundle (int8) and the service's decision code."""
+    out_dir = bundle_dir / "report" if args.report else None
+    report = evaluate_bundle(bundle_dir, test, rulebook, out_dir=out_dir, delta=args.risk_delta)
+    if out_dir is not None:
+        write_decisions(out_dir, report)
+    overall = report["overall"]
+    log.info(
+        "test decisions: coverage %s, agreement %s, unsafe %s of %s replies, error bound %s",
+        overall["coverage"], overall["agreement"], overall["unsafe"], overall["replies"],
+        overall["error_bound"],
+    )  # fmt: skip
+
+
+def _manifest(
+    config: Config, splits: Splits, labels: LabelSpace, policy: dict[str, Any]
+) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
     for name in SPLITS:
         bucket = counts.setdefault(name, {})
@@ -189,18 +226,15 @@ def _manifest(config: Config, splits: Splits, labels: LabelSpace) -> dict[str, A
     evaluation = config.eval
     return {
         "data_fingerprint": {**splits.fingerprint, "counts": counts, "labels": labels.source},
-        "policy": {
-            "min_margin": evaluation.min_margin,
-            "guard_threshold": evaluation.guard_threshold,
-            "actionable_floor": evaluation.actionable_floor,
-        },
+        "policy": policy,
         "training": {
             "mode": "quick" if config.train.quick else "fine-tune",
             "config": config.to_json(),
         },
         "thresholds": {
-            "target_precision": evaluation.precision_target,
-            "min_support": evaluation.min_support,
+            "risk_target": evaluation.risk_target,
+            "unsafe_target": evaluation.unsafe_target,
+            "delta": evaluation.risk_delta,
         },
     }
 

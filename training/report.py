@@ -32,13 +32,14 @@ def _markdown(metrics: dict[str, Any], lines: list[str], title: str) -> list[str
     out = [
         f"# {title}",
         "",
-        f"Test split: `{metrics.get('test_source', 'test')}`. Figures in %.",
+        f"Test split: `{metrics.get('test_source', 'test')}`. Figures in %. What the service "
+        "would decide on it, per template: [decisions.md](decisions.md).",
         "",
     ]
     out += ["## Topic accuracy per line and language (calibrated)", ""]
     out += [
-        "| line | lang | n | leaf acc | per-level acc | macro-F1 | hier. F1 | top-k | ECE before | ECE after | coverage @ target precision | autoreply coverage / precision |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| line | lang | n | leaf acc | per-level acc | macro-F1 | hier. F1 | top-k | ECE before | ECE after | leaf coverage @ target precision |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for line in lines:
         for lang, m in metrics["lines"][line]["test"].items():
@@ -46,11 +47,10 @@ def _markdown(metrics: dict[str, Any], lines: list[str], title: str) -> list[str
                 (v for k, v in m.items() if k.startswith("top") and k.endswith("_accuracy")), None
             )
             levels = " / ".join(_pct(v) for v in m["level_accuracy"].values())
-            auto = m["autoreply"]
             out.append(
                 f"| {line} | {lang} | {m['n']} | {_pct(m['leaf_accuracy'])} | {levels} | {_pct(m['macro_f1'])} "
                 f"| {_pct(m['hierarchical_f1'])} | {_pct(topk)} | {_pct(m['ece_before'])} | {_pct(m['ece'])} "
-                f"| {_pct(m['coverage_at_target_precision'])} | {_pct(auto['coverage'])} / {_pct(auto['precision'])} |"
+                f"| {_pct(m['coverage_at_target_precision'])} |"
             )
     out += ["", "## Against the baselines (leaf accuracy / macro-F1 on test)", ""]
     out += ["| line | lang | this model | TF-IDF baseline |", "|---|---|---|---|"]
@@ -159,3 +159,34 @@ def _confusion(path: Path, labels: list[str], matrix: list[list[int]], line: str
         ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
     ax.set(xlabel="predicted", ylabel="true", title=f"Top-level categories: {line} (test)")
     fig.savefig(path, dpi=100, bbox_inches="tight")
+
+
+def write_decisions(out_dir: Path, report: dict[str, Any]) -> None:
+    """Write decisions.md: the test split replayed through the bundle (`autoreply evaluate`).
+
+    It is written after the manifest (it needs the finished bundle), so bundle.json does not
+    list it: it describes the bundle without being part of what the version hashes.
+    """
+    lines = [
+        "# Decisions on test, replayed through the service's decision code (int8)",
+        "",
+        "Coverage: replies / actionable tickets the agent answered with a template it kept; "
+        "agreement: reply = the agent's template; unsafe: replies to non-actionable messages; "
+        "error bound: Clopper-Pearson upper bound of wrong-or-unsafe replies. Full figures: "
+        "`decisions.json`.",
+        "",
+        "| group | answerable | replies | coverage | agreement | unsafe | error rate (bound) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    groups = {"all": report["overall"], **report["by_line_locale"]}
+    for name, f in groups.items():
+        lines.append(
+            f"| {name} | {f['answerable']} | {f['replies']} | {_pct(f['coverage'])} "
+            f"| {_pct(f['agreement'])} | {f['unsafe']} ({_pct(f['unsafe_rate'])}) "
+            f"| {_pct(f['error_rate'])} ({_pct(f['error_bound'])}) |"
+        )
+    lines += ["", "| guard class | n | flagged by the guard | handed off |", "|---|---|---|---|"]
+    for name, r in report["guard_recall"].items():
+        lines.append(f"| {name} | {r['n']} | {_pct(r['flagged'])} | {_pct(r['handed_off'])} |")
+    lines += ["", "![coverage-agreement](decisions.png)", ""]
+    (out_dir / "decisions.md").write_text("\n".join(lines), encoding="utf-8")

@@ -27,6 +27,13 @@ KEYWORDS = {
     "maybe": ("riders/ride_cost/overcharge", 0.5),
 }
 GUARDS = {"loved everything": "gratitude", "thanks": "gratitude"}
+# Two sibling leaves the model cannot tell apart (what both may lead to is up to the rules).
+SPLITS = {
+    "lost my": [
+        ("riders/lost_items/left_in_car", 0.5),
+        ("riders/lost_items/driver_not_responding", 0.45),
+    ]
+}
 KEYS = {"all": DEV_API_KEY, "agent": "agent-key", "system": "system-key"}
 POSTGRES_URL = os.environ.get(
     "AUTOREPLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -52,13 +59,18 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     """Return a factory of test clients over a migrated database and the keyword classifier."""
     clients: list[TestClient] = []
 
-    def make(database_url: str | None = None, **overrides) -> TestClient:
+    def make(
+        database_url: str | None = None, thresholds: dict | None = None, **overrides
+    ) -> TestClient:
         url = database_url or f"sqlite:///{tmp_path / 'autoreply.db'}"
         upgrade(url)
         settings = make_settings(url, **overrides)
         topics = load_rulebook(settings.rulebook_dir).topics
-        classifier = KeywordClassifier(topics, KEYWORDS, GUARDS)
-        app = create_app(settings, model_loader=lambda _dir, tree: keyword_model(tree, classifier))
+        classifier = KeywordClassifier(topics, KEYWORDS, GUARDS, SPLITS)
+        app = create_app(
+            settings,
+            model_loader=lambda _dir, tree: keyword_model(tree, classifier, thresholds),
+        )
         client = TestClient(app)
         client.classifier = classifier  # type: ignore[attr-defined]
         clients.append(client)

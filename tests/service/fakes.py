@@ -22,6 +22,8 @@ class KeywordClassifier:
     topics: TopicTree
     keywords: dict[str, tuple[str, float]]
     guards: dict[str, str] = field(default_factory=dict)
+    # keyword -> several leaves with their probabilities (siblings the model cannot tell apart)
+    splits: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     version: str = "fake-1"
     calls: int = 0
 
@@ -44,9 +46,11 @@ class KeywordClassifier:
             ),
             (leaves[-1], 0.3),
         )
-        rest = [p for p in leaves if p != top][: k - 1]
-        share = (1 - prob) / max(len(rest), 1)
-        candidates = [TopicCandidate(top, prob, _levels(top, prob))]
+        chosen = next((v for kw, v in self.splits.items() if kw in lowered), [(top, prob)])
+        named = {p for p, _ in chosen}
+        rest = [p for p in leaves if p not in named][: max(k - len(chosen), 1)]
+        share = (1 - sum(pr for _, pr in chosen)) / max(len(rest), 1)
+        candidates = [TopicCandidate(p, pr, _levels(p, pr)) for p, pr in chosen]
         candidates += [TopicCandidate(p, share, _levels(p, share)) for p in rest]
         guard_class = next((g for kw, g in self.guards.items() if kw in lowered), "actionable")
         guard = {
@@ -55,16 +59,22 @@ class KeywordClassifier:
         return Prediction(line, tuple(candidates), guard, self.version, tokens=len(text.split()))
 
 
-def keyword_policy(topics: TopicTree) -> AbstentionPolicy:
+def keyword_policy(
+    topics: TopicTree, thresholds: dict[str, float | None] | None = None
+) -> AbstentionPolicy:
     """A real policy with simple numbers: each line's template threshold 0.8, a 0.2 margin."""
     return AbstentionPolicy(
-        thresholds={line: 0.8 for line in topics.lines},
+        thresholds=thresholds if thresholds is not None else {line: 0.8 for line in topics.lines},
         actionable={leaf.path: leaf.actionable for leaf in topics.leaves()},
         min_margin=0.2,
     )
 
 
-def keyword_model(topics: TopicTree, classifier: KeywordClassifier) -> LoadedModel:
+def keyword_model(
+    topics: TopicTree,
+    classifier: KeywordClassifier,
+    thresholds: dict[str, float | None] | None = None,
+) -> LoadedModel:
     """Wrap the fake classifier the way the service wraps a real bundle."""
 
     def check(tree: TopicTree) -> None:
@@ -72,4 +82,4 @@ def keyword_model(topics: TopicTree, classifier: KeywordClassifier) -> LoadedMod
             if tree.leaf_paths(line) != classifier.topics.leaf_paths(line):
                 raise ValueError(f"topics of line '{line}' differ from the model's")
 
-    return LoadedModel(classifier, "fake", keyword_policy(topics), check)
+    return LoadedModel(classifier, "fake", keyword_policy(topics, thresholds), check)

@@ -43,8 +43,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_quick_bundle(
         root / "corpus",
         root / "bundle",
-        precision_target=0.6,
-        min_support=10,
+        risk_target=0.1,
+        unsafe_target=0.1,
+        guard_recall=0.8,
         report=False,
         baseline=False,
     )

@@ -13,7 +13,6 @@ from training.metrics import (
     level_accuracy,
     topic_metrics,
 )
-from training.thresholds import autoreply_coverage, choose_threshold, choose_thresholds
 
 TREE = LabelTree("r", ("r/a/x", "r/a/y", "r/b/z"))
 
@@ -56,31 +55,3 @@ def test_temperature_recovers_an_overconfident_scale():
     assert topic_temperature(TREE, "flat", true_logits * 3, labels) == pytest.approx(3, rel=0.15)
     assert guard_temperature(true_logits * 3, labels) == pytest.approx(3, rel=0.15)
     assert guard_temperature(true_logits, np.full(4000, -100)) == 1.0
-
-
-def test_threshold_is_the_lowest_confidence_meeting_the_target_with_support():
-    conf = np.array([0.99, 0.95, 0.9, 0.85, 0.8, 0.7])
-    correct = np.array([1, 1, 1, 1, 0, 1], dtype=float)
-    entry = choose_threshold(conf, correct, target=0.95, min_support=3)
-    assert entry == {"threshold": 0.85, "support": 6, "accepted": 4, "precision": 1.0}
-    assert choose_threshold(conf, correct, 0.95, min_support=5)["threshold"] is None
-    assert choose_threshold(conf, correct, 0.8, min_support=5)["threshold"] == 0.7
-
-
-def test_ties_are_accepted_together():
-    entry = choose_threshold(np.array([0.9, 0.9, 0.9]), np.array([1.0, 1.0, 0.0]), 0.6, 1)
-    assert entry["accepted"] == 3
-
-
-def test_thresholds_per_leaf_and_their_coverage():
-    probs = np.array([[0.9, 0.05, 0.05]] * 5 + [[0.1, 0.8, 0.1]] * 2)
-    labels = np.array([0] * 5 + [1, 0])
-    thresholds = choose_thresholds(TREE.leaves, probs, labels, target=0.95, min_support=3)
-    assert thresholds["r/a/x"]["threshold"] == 0.9
-    assert thresholds["r/a/y"]["threshold"] is None and thresholds["r/b/z"]["support"] == 0
-    figures = autoreply_coverage(TREE.leaves, thresholds, probs, labels)
-    assert figures == {
-        "coverage": pytest.approx(5 / 7),
-        "precision": 1.0,
-        "topics_with_threshold": 1,
-    }

@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from service.cli import app
+from cli import app
 
 runner = CliRunner()
 

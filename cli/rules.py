@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
+from cli.common import DEFAULT_RULEBOOK, RulebookOpt, fail, open_rulebook, print_json
 from rules.backtest import backtest
 from rules.errors import RulebookError
 from rules.facts import FactValueError
 from rules.loader import load_rulebook
 from rules.ruletests import run_rule_tests
-from service.cli.common import DEFAULT_RULEBOOK, RulebookOpt, fail, open_rulebook, print_json
 
 rules_app = typer.Typer(
     help="Check, evaluate, test and backtest the business rules.", no_args_is_help=True

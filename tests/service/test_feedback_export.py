@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from service.export import export_to_file
 from tests.service.conftest import headers
 from tests.service.test_api import PRAISE, ticket
+from training.feedback import export_to_file
 
 
 def test_feedback_exports_in_the_corpus_format(client, tmp_path):
@@ -75,7 +75,7 @@ def test_feedback_exports_in_the_corpus_format(client, tmp_path):
 def test_data_export_command_writes_the_file(client, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from service.cli import app
+    from cli import app
 
     client.post("/v1/suggest", json=ticket(), headers=headers())
     client.post(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli.common import DEFAULT_RULEBOOK, RulebookOpt, fail, open_rulebook, print_json
+from cli.common import DEFAULT_RULEBOOK, RulebookOpt, fail, open_rulebook, print_json
 from training.corpus.generate import CorpusConfig, write_corpus
 from training.corpus.schema import CARD_FILE, SPLIT_FILES
 from training.corpus.world import load_world
@@ -64,8 +64,8 @@ def export_feedback(
     from datetime import datetime
 
     from service.db.session import make_engine, make_session_factory
-    from service.export import export_to_file
     from service.settings import Settings
+    from training.feedback import export_to_file
 
     book = open_rulebook(rulebook)
     try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli.common import print_json
+from cli.common import print_json
 from service.db.migrate import upgrade
 from service.settings import Settings
 

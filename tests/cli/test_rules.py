@@ -6,7 +6,7 @@ import subprocess
 
 from typer.testing import CliRunner
 
-from service.cli import app
+from cli import app
 from tests.examples import PROMO, WORKED
 
 runner = CliRunner()

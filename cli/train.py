@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli.common import fail, print_json
+from cli.common import fail, print_json
 from training.args import ConfigError, config_help
 
 EPILOG = (

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from service.cli.data import data_app
-from service.cli.rules import rules_app
-from service.cli.serve import db_app, serve
-from service.cli.train import EPILOG, train
+from cli.data import data_app
+from cli.evaluate import evaluate
+from cli.rules import rules_app
+from cli.serve import db_app, serve
+from cli.train import EPILOG, train
 
 app = typer.Typer(
     name="autoreply",
@@ -20,3 +21,4 @@ app.add_typer(data_app, name="data")
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.command("train", epilog=EPILOG)(train)
+app.command("evaluate")(evaluate)

@@ -1,0 +1,153 @@
+"""The decision policy a bundle ships with, fitted on validation, and a bundle's decisions replayed.
+
+`fit_policy` sets the guard's `actionable_floor` for recall on every non-actionable class, then
+replays validation through the service's decision code with no thresholds, and fits each topic
+node's threshold on the template probability (`training/thresholds.py`). `evaluate_bundle` is
+`autoreply evaluate`: a written bundle, on its serving backend, replayed over a JSONL split.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.abstention import AbstentionPolicy
+from models.prediction import Prediction
+from models.runtime import build_prediction, load_classifier
+from models.spec import ModelSpec
+from rules.rulebook import Rulebook
+from training.args import EvalArguments
+from training.calibration import log_softmax
+from training.data import Example
+from training.infer import Outputs
+from training.replay import Outcome, plot_curve, replay, summarize
+from training.thresholds import Evidence, RiskTargets, fit_actionable_floor, fit_thresholds
+
+REPORT_JSON, REPORT_PNG = "decisions.json", "decisions.png"
+
+
+@dataclass(frozen=True)
+class FittedPolicy:
+    """Per-node threshold entries and the abstention defaults the bundle stores."""
+
+    thresholds: dict[str, dict[str, Any]]
+    policy: dict[str, Any]
+
+
+def targets_of(args: EvalArguments) -> RiskTargets:
+    """Return the risk targets a config sets."""
+    return RiskTargets(args.risk_target, args.unsafe_target, args.risk_delta)
+
+
+def output_predictions(
+    spec: ModelSpec, outputs: Outputs, temperature: dict[str, float]
+) -> dict[str, list[Prediction]]:
+    """Return calibrated Predictions from a network's raw outputs, per line in output order."""
+    result = {}
+    for line, out in outputs.items():
+        tree = spec.trees[line]
+        probs = np.exp(tree.leaf_log_probs(out.scores, spec.design, temperature[line]))
+        guard = np.exp(log_softmax(np.asarray(out.guard, np.float64) / temperature["guard"]))
+        if not spec.guard_trained:
+            guard = np.full(guard.shape, 1.0 / guard.shape[1])
+        result[line] = [
+            build_prediction(
+                tree, line, probs[r], dict(zip(spec.guard_classes, guard[r], strict=True)), "fit", 1
+            )
+            for r in range(len(probs))
+        ]
+    return result
+
+
+def fit_policy(
+    spec: ModelSpec,
+    valid: Outputs,
+    temperature: dict[str, float],
+    examples: Sequence[Example],
+    rulebook: Rulebook | None,
+    actionable: dict[str, bool],
+    args: EvalArguments,
+) -> FittedPolicy:
+    """Return thresholds for every topic node and the guard floor, fitted on validation."""
+    predictions = output_predictions(spec, valid, temperature)
+    rows = {line: [examples[i] for i in out.indices] for line, out in valid.items()}
+    flat_predictions = [p for line in valid for p in predictions[line]]
+    flat_examples = [e for line in valid for e in rows[line]]
+    floor = fit_actionable_floor(
+        np.array([p.guard.get("actionable", 0.0) for p in flat_predictions]),
+        [e.guard for e in flat_examples],
+        args.guard_recall,
+    )
+    defaults: dict[str, Any] = {
+        "min_margin": args.min_margin,
+        "guard_threshold": args.guard_threshold,
+        "actionable_floor": floor if floor is not None else args.actionable_floor,
+        "require_guard": args.require_guard,
+    }
+    policy = AbstentionPolicy(
+        thresholds={},
+        actionable=actionable,
+        guard_trained=spec.guard_trained,
+        **defaults,
+    )
+    thresholds: dict[str, dict[str, Any]] = {}
+    for line, leaves in spec.lines.items():
+        if line not in valid:
+            continue
+        outcomes = replay(rows[line], predictions[line], rulebook, policy)
+        thresholds.update(fit_thresholds(leaves, evidence(outcomes), targets_of(args)))
+    return FittedPolicy(thresholds, defaults)
+
+
+def evidence(outcomes: Sequence[Outcome]) -> Evidence:
+    """Return the tickets the threshold alone decides, with whether their reply would be wrong."""
+    open_ = [o for o in outcomes if o.counted and not o.blocked and o.anchor is not None]
+    return Evidence(
+        anchors=[o.anchor or "" for o in open_],
+        confidence=np.array([o.prob for o in open_], dtype=np.float64),
+        error=np.array([o.wrong_if(o.sent) for o in open_], dtype=bool),
+        unsafe=np.array([not o.safe_message for o in open_], dtype=bool),
+    )
+
+
+def evaluate_bundle(
+    bundle_dir: Path,
+    examples: Sequence[Example],
+    rulebook: Rulebook | None,
+    *,
+    backend: str = "onnx-int8",
+    out_dir: Path | None = None,
+    delta: float = 0.1,
+) -> dict[str, Any]:
+    """Replay `examples` through a bundle and the service's decision code; return the report.
+
+    With `out_dir`, also write the report as JSON and the coverage-agreement curve as a PNG.
+    """
+    classifier = load_classifier(bundle_dir, backend=backend)
+    policy = AbstentionPolicy.from_bundle(classifier.bundle)
+    served = [e for e in examples if e.line in classifier.lines]
+    predictions: list[Prediction] = []
+    for line in classifier.lines:
+        rows = [e for e in served if e.line == line]
+        if rows:
+            texts, turns = [e.text for e in rows], [e.dialogue for e in rows]
+            predictions += classifier.predict(texts, line, k=1, dialogues=turns)
+    ordered = [e for line in classifier.lines for e in served if e.line == line]
+    outcomes = replay(ordered, predictions, rulebook, policy)
+    report = {
+        "bundle": classifier.version,
+        "backend": backend,
+        "rulebook": rulebook.version if rulebook else None,
+        "skipped_unknown_line": len(examples) - len(served),
+        **summarize(outcomes, delta),
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        plot_curve(report, out_dir / REPORT_PNG, f"{classifier.version} ({backend})")
+    return report
