@@ -34,11 +34,12 @@ from models.bundle import Bundle
 from models.prediction import GUARD_CLASSES, Prediction, TopicCandidate
 
 ACTIONABLE = "actionable"
+NON_ACTIONABLE_TOPIC = "non_actionable_topic"  # the model's and the rules' word for it
 THRESHOLD_REASONS: tuple[str, ...] = ("no_threshold", "low_confidence")
 REASONS: tuple[str, ...] = (
     *THRESHOLD_REASONS,
     "small_margin",
-    "non_actionable_topic",
+    NON_ACTIONABLE_TOPIC,
     *(f"guard_{c}" for c in GUARD_CLASSES if c != ACTIONABLE),
     "guard_not_actionable",
     "guard_untrained",
@@ -176,7 +177,7 @@ def abstention_reasons(
     if confidence.margin < policy.min_margin:
         reasons.append("small_margin")
     if not policy.actionable.get(prediction.top.path, True):
-        reasons.append("non_actionable_topic")
+        reasons.append(NON_ACTIONABLE_TOPIC)
     reasons.extend(guard_reasons(prediction.guard, policy))
     return tuple(reasons)
 

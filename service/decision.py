@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.abstention import ReplyOption
+from models.abstention import NON_ACTIONABLE_TOPIC, REASONS, ReplyOption
 from models.prediction import TopicCandidate
 from rules.engine import Match
 from rules.templates import Template
@@ -27,13 +27,18 @@ class Reason(StrEnum):
     UNKNOWN_LOCALE = "unknown_locale"
     MODE_OFF = "mode_off"
     SHADOW_MODE = "shadow_mode"
-    TOPIC_NOT_ACTIONABLE = "non_actionable_topic"  # the same word as models.abstention uses
+    TOPIC_NOT_ACTIONABLE = NON_ACTIONABLE_TOPIC
     NO_RULE = "no_rule"
     RULE_REQUIRES_HUMAN = "rule_requires_human"
     TEMPLATE_REQUIRES_HUMAN = "template_requires_human"
     MISSING_FACT = "missing_fact"
     RENDER_FAILED = "render_failed"
     PROMO_CAP_REACHED = "promo_cap_reached"
+
+
+# Every reason a ticket can be handed off for: the one vocabulary of responses, records and the
+# `reason` metric label (the service's own, then the model's).
+HANDOFF_REASONS: tuple[str, ...] = tuple(dict.fromkeys([*(r.value for r in Reason), *REASONS]))
 
 
 @dataclass(frozen=True)

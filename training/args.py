@@ -70,6 +70,9 @@ class TrainArguments:
         1.0, "Line sampling: batches per line ~ size**alpha (1 = proportional)."
     )
     guard_loss_weight: float = _arg(0.5, "Weight of the guard head's loss.")
+    guard_class_weight: float = _arg(
+        0.5, "Guard classes weighted (most frequent / count) ** this (0 = unweighted)."
+    )
     freeze_embeddings: bool = _arg(False, "Keep the word embeddings fixed (faster on a CPU).")
     eval_every: int = _arg(0, "Validate every N optimizer steps (0 = once per epoch).")
     patience: int = _arg(2, "Stop after N validations without improvement.")
@@ -95,7 +98,7 @@ class EvalArguments:
     )
     risk_delta: float = _arg(0.1, "The thresholds' guarantee holds with probability 1 - delta.")
     guard_recall: float = _arg(
-        0.9, "Validation recall of each non-actionable guard class the guard is set for."
+        0.7, "Validation recall of each non-actionable guard class the guard is set for."
     )
     require_guard: bool = _arg(
         True, "Never autoreply with an untrained guard (false: data without guard labels)."

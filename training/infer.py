@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from models.network import TopicNetwork
 from training.features import Features
@@ -85,13 +86,21 @@ def run_network(
 
 @torch.inference_mode()
 def embed(
-    network: TopicNetwork, features: Features, pad_id: int, device: torch.device
+    network: TopicNetwork,
+    features: Features,
+    pad_id: int,
+    device: torch.device,
+    progress: str | None = None,
 ) -> np.ndarray:
-    """Return the pooled encoder states [n, hidden] of every example (hard sharing only)."""
+    """Return the pooled encoder states [n, hidden] of every example (hard sharing only).
+
+    `progress`: a label for a progress bar (None: no bar).
+    """
     network.eval()
     hidden = int(network.encoder.config.hidden_size)
     pooled = np.zeros((len(features), hidden), np.float32)
-    for chunk in _sorted_chunks(features, list(range(len(features))), EVAL_BATCH):
+    chunks = _sorted_chunks(features, list(range(len(features))), EVAL_BATCH)
+    for chunk in tqdm(chunks, desc=progress, unit="batch", disable=progress is None):
         batch = collate(features, chunk, pad_id, device)
         states = network.pooled(
             batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]

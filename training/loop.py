@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -65,17 +66,43 @@ def batch_loss(
     batch: dict[str, torch.Tensor],
     line: str,
     guard_weight: float,
+    class_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Return topic NLL + guard_weight * guard cross-entropy (unlabelled guards ignored)."""
     scores, guard = model(
         batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], line
     )
     loss = network.head(line).loss(scores, batch["labels"])
-    if guard_weight and bool((batch["guards"] != NO_GUARD).any()):
-        loss = loss + guard_weight * nn.functional.cross_entropy(
-            guard.float(), batch["guards"], ignore_index=NO_GUARD
-        )
-    return loss
+    return loss + guard_loss(guard, batch["guards"], guard_weight, class_weights)
+
+
+def guard_loss(
+    logits: torch.Tensor,
+    guards: torch.Tensor,
+    weight: float,
+    class_weights: torch.Tensor | None,
+) -> torch.Tensor | float:
+    """Return the weighted guard cross-entropy of a batch (0 when it holds no guard label)."""
+    if not weight or not bool((guards != NO_GUARD).any()):
+        return 0.0
+    weights = class_weights.to(logits.device) if class_weights is not None else None
+    return weight * nn.functional.cross_entropy(
+        logits.float(), guards, weight=weights, ignore_index=NO_GUARD
+    )
+
+
+def guard_class_weights(guards: np.ndarray, classes: int, power: float) -> torch.Tensor | None:
+    """Return per-class loss weights (most frequent / count) ** power; None when power is 0.
+
+    Rare guard classes (sarcasm, two problems) then weigh more: the classes a reply must never
+    go to are the rare ones, and plain cross-entropy learns to call them actionable.
+    """
+    labelled = guards[guards != NO_GUARD]
+    if not power or not len(labelled):
+        return None
+    counts = np.bincount(labelled, minlength=classes).astype(np.float64)
+    weights = (counts.max() / np.maximum(counts, 1)) ** power
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 class FineTuner:
@@ -104,6 +131,9 @@ class FineTuner:
         self.total_steps = args.max_steps or math.ceil(args.epochs * steps_per_epoch)
         self.eval_every = args.eval_every or steps_per_epoch
         self.optimizer = build_optimizer(network, args)
+        self.guard_weights = guard_class_weights(
+            train.guards, len(network.spec.guard_classes), args.guard_class_weight
+        )
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
@@ -168,7 +198,12 @@ class FineTuner:
         with quiet:
             with autocast:
                 loss = batch_loss(
-                    self.network, self.model, tensors, batch.line, self.args.guard_loss_weight
+                    self.network,
+                    self.model,
+                    tensors,
+                    batch.line,
+                    self.args.guard_loss_weight,
+                    self.guard_weights,
                 )
             (loss / self.args.grad_accum).backward()
         return float(loss.detach())

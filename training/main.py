@@ -153,7 +153,12 @@ def _train_quick(
     cpu = torch.device("cpu")
     pooled = {
         name: cached_embeddings(
-            network, f, pad_id, cpu, work_dir / f"embed-{embedding_key(encoder_dir, f)}.npy"
+            network,
+            f,
+            pad_id,
+            cpu,
+            work_dir / f"embed-{embedding_key(encoder_dir, f)}.npy",
+            f"embedding {name}" if targs.progress else None,
         )
         for name, f in features.items()
     }

@@ -14,28 +14,33 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from models.network import TopicNetwork
 from training.args import TrainArguments, load_config
 from training.evaluate import validation_score
-from training.features import NO_GUARD, Features
+from training.features import Features
 from training.infer import Outputs, embed, line_outputs
+from training.loop import guard_class_weights, guard_loss
 from training.sampling import LineBatchSampler
 
 QUICK_PATIENCE = 20  # epochs without a better validation score
 
 
 def cached_embeddings(
-    network: TopicNetwork, features: Features, pad_id: int, device: torch.device, cache: Path | None
+    network: TopicNetwork,
+    features: Features,
+    pad_id: int,
+    device: torch.device,
+    cache: Path | None,
+    progress: str | None = None,
 ) -> np.ndarray:
     """Return pooled embeddings of `features`, reusing a cache file keyed by texts and encoder."""
     if cache is None:
-        return embed(network, features, pad_id, device)
+        return embed(network, features, pad_id, device, progress)
     if cache.is_file():
         return np.load(cache)
-    pooled = embed(network, features, pad_id, device)
+    pooled = embed(network, features, pad_id, device, progress)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, pooled)
     return pooled
@@ -83,6 +88,9 @@ def train_heads(
     sampler = LineBatchSampler(
         features.by_line(), [1] * len(features), args.batch_size, args.seed, args.line_alpha
     )
+    weights = guard_class_weights(
+        features.guards, len(network.spec.guard_classes), args.guard_class_weight
+    )
     best_score, best_epoch, best_state = float("-inf"), 0, network.state_dict()
     history: list[dict[str, float]] = []
     for epoch in tqdm(range(args.quick_epochs), desc="heads", disable=not args.progress):
@@ -90,11 +98,7 @@ def train_heads(
         for batch in sampler.epoch(epoch):
             rows = list(batch.indices)
             loss = network.head(batch.line).loss(network.heads[batch.line](x[rows]), labels[rows])
-            if guard_weight and bool((guards[rows] != NO_GUARD).any()):
-                guard_logits = network.guard(x[rows])
-                loss = loss + guard_weight * nn.functional.cross_entropy(
-                    guard_logits, guards[rows], ignore_index=NO_GUARD
-                )
+            loss = loss + guard_loss(network.guard(x[rows]), guards[rows], guard_weight, weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

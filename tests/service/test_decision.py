@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from models.abstention import ReplyOption
@@ -106,3 +108,14 @@ def test_shadow_mode_only_adds_its_reason_when_it_would_have_replied():
         rule_reasons=rule_reasons(),
     )
     assert verdict.reasons == ("small_margin",) and not verdict.would_reply
+
+
+def test_the_readme_lists_exactly_the_handoff_reasons():
+    from pathlib import Path
+
+    from service.decision import HANDOFF_REASONS
+
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    section = readme.split("Hand-off reasons (bounded", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"`([a-z_]+)`", section.split(":", 1)[1])) - {"docs"}
+    assert listed == set(HANDOFF_REASONS)

@@ -24,6 +24,8 @@ from training.corpus.generate import CorpusConfig, write_corpus
 from training.corpus.world import load_world
 from training.quick import train_quick_bundle
 
+SARCASM = "Great service, the driver took the money without the discount, thanks a lot"
+
 pytestmark = pytest.mark.slow
 
 
@@ -77,6 +79,13 @@ def check_worked_example_praise_retry_and_bad_input(client: TestClient) -> None:
     assert praise["action"] == "handoff" and praise["reply"] is None
     assert "guard_gratitude" in praise["reasons"], praise["reasons"]
 
+    # A complaint dressed as praise, with facts under which the promo template would be sent.
+    sarcasm = client.post(
+        "/v1/autoreply", json=ticket(id="T-sarcasm", text=SARCASM), headers=headers()
+    ).json()
+    assert sarcasm["action"] == "handoff" and sarcasm["reply"] is None
+    assert any(r.startswith("guard_") for r in sarcasm["reasons"]), sarcasm["reasons"]
+
     bad = client.post(
         "/v1/autoreply", json=ticket(id="T-bad", facts={"coupon_usd": True}), headers=headers()
     )
@@ -85,8 +94,8 @@ def check_worked_example_praise_retry_and_bad_input(client: TestClient) -> None:
     with client.app.state.autoreply.sessions() as session:
         counts = count_rows(session)
     assert (counts["tickets"], counts["decisions"], counts["replies"], counts["promo_codes"]) == (
-        2,
-        2,
+        3,
+        3,
         1,
         1,
     )
