@@ -115,6 +115,23 @@ def evidence(outcomes: Sequence[Outcome]) -> Evidence:
     )
 
 
+def replay_bundle(
+    bundle_dir: Path, examples: Sequence[Example], rulebook: Rulebook | None, backend: str
+) -> tuple[str, list[Outcome]]:
+    """Return the bundle's version and the decision on every example of a line it serves.
+
+    Each text is predicted alone, as the service does: int8 quantises activations per batch, so
+    a batch's other texts would shift its scores.
+    """
+    classifier = load_classifier(bundle_dir, backend=backend)
+    policy = AbstentionPolicy.from_bundle(classifier.bundle)
+    served = [e for e in examples if e.line in classifier.lines]
+    predictions = [
+        classifier.predict([e.text], e.line, k=1, dialogues=[e.dialogue])[0] for e in served
+    ]
+    return classifier.version, replay(served, predictions, rulebook, policy)
+
+
 def evaluate_bundle(
     bundle_dir: Path,
     examples: Sequence[Example],
@@ -128,26 +145,16 @@ def evaluate_bundle(
 
     With `out_dir`, also write the report as JSON and the coverage-agreement curve as a PNG.
     """
-    classifier = load_classifier(bundle_dir, backend=backend)
-    policy = AbstentionPolicy.from_bundle(classifier.bundle)
-    served = [e for e in examples if e.line in classifier.lines]
-    predictions: list[Prediction] = []
-    for line in classifier.lines:
-        rows = [e for e in served if e.line == line]
-        if rows:
-            texts, turns = [e.text for e in rows], [e.dialogue for e in rows]
-            predictions += classifier.predict(texts, line, k=1, dialogues=turns)
-    ordered = [e for line in classifier.lines for e in served if e.line == line]
-    outcomes = replay(ordered, predictions, rulebook, policy)
+    version, outcomes = replay_bundle(bundle_dir, examples, rulebook, backend)
     report = {
-        "bundle": classifier.version,
+        "bundle": version,
         "backend": backend,
         "rulebook": rulebook.version if rulebook else None,
-        "skipped_unknown_line": len(examples) - len(served),
+        "skipped_unknown_line": len(examples) - len(outcomes),
         **summarize(outcomes, delta),
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        plot_curve(report, out_dir / REPORT_PNG, f"{classifier.version} ({backend})")
+        plot_curve(report, out_dir / REPORT_PNG, f"{version} ({backend})")
     return report

@@ -2,26 +2,32 @@
 the database (SQLite, then PostgreSQL + Redis) and promo codes. No fake anywhere.
 
 The bundle is a quick one (frozen encoder, heads only) trained here on a small generated corpus,
-about a minute on this CPU. Such a bundle cannot reach the shipped 0.95 precision target on the
-held-out wordings of the validation split, so it is trained with a lower target: the per-topic
-thresholds are still chosen on validation by the same code, only less strictly.
+about a minute on this CPU. Such a bundle cannot meet the shipped targets (3% wrong, 1% unsafe,
+70% guard recall) on the held-out wordings of the validation split, so it is trained with looser ones: the
+thresholds are still fitted on validation by the same code, only less strictly.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from cli import app
 from rules.loader import load_rulebook
 from service.db.migrate import upgrade
 from service.db.repository import count_rows
 from service.main import create_app
 from tests.service.conftest import headers, make_settings
 from tests.service.test_api import PRAISE, ticket
+from training.args import DataArguments
 from training.corpus.generate import CorpusConfig, write_corpus
 from training.corpus.world import load_world
+from training.data import read_examples
+from training.decisions import replay_bundle
 from training.quick import train_quick_bundle
 
 SARCASM = "Great service, the driver took the money without the discount, thanks a lot"
@@ -45,9 +51,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_quick_bundle(
         root / "corpus",
         root / "bundle",
-        risk_target=0.1,
-        unsafe_target=0.1,
-        guard_recall=0.8,
+        risk_target=0.2,
+        unsafe_target=0.2,
+        guard_recall=0.6,
         report=False,
         baseline=False,
     )
@@ -117,3 +123,39 @@ def test_worked_example_through_http_on_postgres_and_redis(bundle, postgres_url,
     with real_client(postgres_url, bundle, redis_url=redis_url) as client:
         check_worked_example_praise_retry_and_bad_input(client)
         assert client.get("/readyz").json()["checks"]["redis"]["up"] is True
+
+
+def test_evaluate_replays_exactly_the_decisions_the_service_makes(bundle, tmp_path):
+    corpus = bundle.parent / "corpus" / "test.jsonl"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(corpus), "--bundle", str(bundle), "--out", str(tmp_path / "ev")]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    overall = report["overall"]
+    assert overall["tickets"] > 500 and overall["replies"] > 0
+    assert 0 < overall["coverage"] <= 1 and overall["agreement"] > 0.8
+    assert set(report["guard_recall"]) == {
+        "gratitude",
+        "multi_problem",
+        "off_topic",
+        "sarcasm",
+        "unclear",
+    }
+    assert (tmp_path / "ev" / "decisions.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "ev" / "decisions.json").read_text())["curve"]
+
+    examples = read_examples(corpus, DataArguments(), "corpus")[:60]
+    _, outcomes = replay_bundle(bundle, examples, load_rulebook(), "onnx-int8")
+    with real_client(f"sqlite:///{tmp_path / 'ev.db'}", bundle) as client:
+        for example, outcome in zip(examples, outcomes, strict=True):
+            body = client.post(
+                "/v1/autoreply",
+                json=ticket(id=outcome.id, text=example.text, line=example.line,
+                            locale=example.locale, dialogue=list(example.dialogue or ()),
+                            facts=example.facts),
+                headers=headers(),
+            ).json()  # fmt: skip
+            assert (body["action"], tuple(body["reasons"])) == (outcome.action, outcome.reasons)
+            sent = body["reply"]["template_id"] if body["reply"] else None
+            assert sent == (outcome.sent if outcome.action == "reply" else None)
