@@ -1,14 +1,17 @@
-"""The `autoreply` command line: one entry point for everything a person runs."""
+"""The `autoreply` command line: one entry point for everything a person runs.
+
+A serving install (`pip install .`, the API image) has no `training` package: it gets the
+serving commands (serve, db, rules); a full install (`.[train]`) adds data, train and evaluate.
+"""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 import typer
 
-from cli.data import data_app
-from cli.evaluate import evaluate
 from cli.rules import rules_app
 from cli.serve import db_app, serve
-from cli.train import EPILOG, train
 
 app = typer.Typer(
     name="autoreply",
@@ -17,8 +20,14 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules_app, name="rules")
-app.add_typer(data_app, name="data")
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
-app.command("train", epilog=EPILOG)(train)
-app.command("evaluate")(evaluate)
+
+if find_spec("training") is not None:
+    from cli.data import data_app
+    from cli.evaluate import evaluate
+    from cli.train import EPILOG, train
+
+    app.add_typer(data_app, name="data")
+    app.command("train", epilog=EPILOG)(train)
+    app.command("evaluate")(evaluate)

