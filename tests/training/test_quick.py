@@ -46,10 +46,12 @@ def test_metrics_cover_lines_languages_guard_baseline_and_tokens(bundle):
     assert metrics["overall"]["all"]["leaf_accuracy"] > 0.5  # the synthetic titles are learnable
 
 
-def test_every_leaf_has_a_threshold_entry_with_its_evidence(bundle):
-    leaves = [leaf for line in bundle.lines for leaf in bundle.leaf_paths(line)]
-    assert set(bundle.thresholds) == set(leaves)
+def test_every_topic_node_has_a_threshold_entry_with_its_evidence(bundle):
+    leaves = {leaf for line in bundle.lines for leaf in bundle.leaf_paths(line)}
+    nodes = {"/".join(leaf.split("/")[:depth]) for leaf in leaves for depth in (1, 2)}
+    assert set(bundle.thresholds) == leaves | nodes
     for entry in bundle.threshold_evidence.values():
         assert entry["support"] >= 0 and "accepted" in entry
-    # 6 validation tickets per leaf cannot reach the default minimum support of 20
-    assert all(value is None for value in bundle.thresholds.values())
+    # 6 validation tickets per leaf can never show a 3% error rate (77 are needed with none
+    # wrong), and this corpus has no agent templates to judge a reply against.
+    assert all(bundle.thresholds[leaf] is None for leaf in leaves)
