@@ -146,9 +146,10 @@ def autoreply(state: AppState, ticket: TicketIn) -> AutoreplyResponse:
             return recorded
         a = assess(state, ticket)
         try:
-            return _commit(state, a, a.verdict)
-        except _ActFailed as failed:
-            return _commit(state, a, a.verdict.handoff(failed.reason))
+            try:
+                return _commit(state, a, a.verdict)
+            except _ActFailed as failed:  # its hand-off may lose the race too: same handling
+                return _commit(state, a, a.verdict.handoff(failed.reason))
         except IntegrityError:
             winner = _recorded(state, ticket.id)
             if winner is None:
