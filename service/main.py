@@ -4,21 +4,38 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
-from service.errors import Overloaded, RateLimited, ServiceError
+from service.errors import (
+    BodyTooLarge,
+    DatabaseUnavailable,
+    Overloaded,
+    RateLimited,
+    ServiceError,
+)
 from service.settings import Settings
 from service.state import AppState, build_state
 
 log = logging.getLogger("autoreply")
+# Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
+UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _error(
@@ -34,6 +51,32 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"Retry-After": "60"} if isinstance(exc, RateLimited) else None
     headers = {"Retry-After": "1"} if exc.status == 503 else headers
     return _error(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+def database_outage(exc: SQLAlchemyError) -> bool:
+    """Return whether a database error means "unreachable now" (retry) rather than a bug."""
+    # OperationalError and InterfaceError are what the DB-API (PEP 249) raises for a refused,
+    # lost or timed-out connection; a pool that cannot hand out a connection is one too.
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | DisconnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost database is a 503 to retry; any other database error is a bug, logged without values."""
+    assert isinstance(exc, SQLAlchemyError)
+    if database_outage(exc):
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        failure = DatabaseUnavailable("the database is unavailable; nothing was recorded, retry")
+        return await _service_error(request, failure)
+    log_unexpected(exc, request.url.path)
+    return _error(500, "internal_error", "an unexpected error; it is logged")
+
+
+def log_unexpected(exc: BaseException, path: str) -> None:
+    """Log an unexpected error by class and stack only: messages may quote tickets or SQL values."""
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s on %s\n%s", type(exc).__name__, path, stack)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
@@ -56,7 +99,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 class Guard:
-    """ASGI middleware: count requests and latency per route, and shed load past the queue depth."""
+    """ASGI middleware: count requests and latency per route, shed load past the queue depth
+    (never the probes), and answer any unexpected error in the error shape, logged without values.
+    """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
         self.app = app
@@ -67,8 +112,9 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        metrics, status = self.state.metrics, 500
-        if self.inflight >= self.state.settings.max_inflight:
+        metrics, status = self.state.metrics, 0
+        counted = scope["path"] not in UNSHED_PATHS
+        if counted and self.inflight >= self.state.settings.max_inflight:
             metrics.shed.inc()
             overloaded = Overloaded("the service is at its queue depth; retry shortly")
             await _error(503, overloaded.code, overloaded.message, headers={"Retry-After": "1"})(
@@ -82,17 +128,63 @@ class Guard:
                 status = message["status"]
             await send(message)
 
-        self.inflight += 1
+        self.inflight += int(counted)
         metrics.inflight.set(self.inflight)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_status)
+        except Exception as exc:  # the last stop: no plain-text 500, no message in the logs
+            log_unexpected(exc, scope["path"])
+            if status == 0:
+                await _error(500, "internal_error", "an unexpected error; it is logged")(
+                    scope, receive, send_status
+                )
         finally:
-            self.inflight -= 1
+            self.inflight -= int(counted)
             metrics.inflight.set(self.inflight)
             route = getattr(scope.get("route"), "path", "unmatched")
-            metrics.requests.labels(route, scope["method"], str(status)).inc()
+            metrics.requests.labels(route, scope["method"], str(status or 500)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+class BodyLimit:
+    """ASGI middleware: read the body up to `max_bytes` and refuse a larger one with 413 at once."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = int(dict(scope["headers"]).get(b"content-length", b"0"))
+        body = await self._read(receive) if declared <= self.max_bytes else None
+        if body is None:
+            too_large = BodyTooLarge(f"the body is over {self.max_bytes} bytes")
+            await _error(413, too_large.code, too_large.message)(scope, receive, send)
+            return
+        replay = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive_body() -> Any:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, receive_body, send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """Return the whole body, or None as soon as it passes the limit."""
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(chunks)
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return None
+            more = message.get("more_body", False)
+        return b"".join(chunks)
 
 
 def create_app(
@@ -117,5 +209,8 @@ def create_app(
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    # The last added runs first: the guard sheds and counts before a body is read.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Guard, state=state)
     return app
