@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
     max_inflight: int = Field(64, ge=1, description="Requests in flight before 503 + Retry-After")
     max_text_chars: int = Field(10_000, ge=100)
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Request bodies over this size are refused with 413"
+    )
 
     @field_validator("api_keys")
     @classmethod
