@@ -67,7 +67,10 @@ class Settings(BaseSettings):
     promo_window_days: int = Field(30, ge=1)
     cache_size: int = Field(10_000, ge=0, description="In-process prediction cache entries")
     cache_ttl_s: int = Field(24 * 3600, ge=1)
-    lock_ttl_s: float = Field(30.0, gt=0)
+    lock_ttl_s: float = Field(30.0, gt=0, description="Longest wait for a ticket's lock")
+    lock_lease_s: float = Field(
+        0.75, gt=0, description="A Redis lock's lease, renewed while held; a dead holder's lapses"
+    )
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
     max_inflight: int = Field(64, ge=1, description="Requests in flight before 503 + Retry-After")
     max_text_chars: int = Field(10_000, ge=100)

@@ -59,7 +59,7 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
     state = AppState(
         settings=settings,
         sessions=make_session_factory(make_engine(settings.database_url)),
-        store=Store(settings.redis_url, settings.cache_size),
+        store=Store(settings.redis_url, settings.cache_size, lease_s=settings.lock_lease_s),
         metrics=Metrics(),
         rulebooks=rulebooks,
         models=models,
