@@ -1,10 +1,8 @@
 """End to end through HTTP with the real model: MiniLM, ONNX Runtime int8, real abstention, rules,
 the database (SQLite, then PostgreSQL + Redis) and promo codes. No fake anywhere.
 
-The bundle is a quick one (frozen encoder, heads only) trained here on a small generated corpus,
-about a minute on this CPU. Such a bundle cannot reach the shipped 0.95 precision target on the
-held-out wordings of the validation split, so it is trained with a lower target: the per-topic
-thresholds are still chosen on validation by the same code, only less strictly.
+The bundle is the quick one of tests/conftest.py (frozen encoder, heads only, trained once per
+session on a small generated corpus; the fault tests in tests/faults serve it too).
 """
 
 from __future__ import annotations
@@ -14,40 +12,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rules.loader import load_rulebook
 from service.db.migrate import upgrade
 from service.db.repository import count_rows
 from service.main import create_app
 from tests.service.conftest import headers, make_settings
 from tests.service.test_api import PRAISE, ticket
-from training.corpus.generate import CorpusConfig, write_corpus
-from training.corpus.world import load_world
-from training.quick import train_quick_bundle
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("e2e")
-    corpus = CorpusConfig(
-        n=6000,
-        seed=3,
-        line_shares={"riders": 0.8, "drivers": 0.2},
-        locale_shares={"en": 0.8, "ru": 0.2},
-        label_noise=0.0,
-        subject_rate=0.0,
-        dialogue_rate=0.0,
-    )
-    write_corpus(root / "corpus", corpus, load_world(load_rulebook()))
-    return train_quick_bundle(
-        root / "corpus",
-        root / "bundle",
-        precision_target=0.6,
-        min_support=10,
-        report=False,
-        baseline=False,
-    )
 
 
 def real_client(database_url: str, bundle: Path, **overrides) -> TestClient:
