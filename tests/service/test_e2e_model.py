@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.db.migrate import upgrade
-from service.db.repository import count_rows
+from service.db.repository import PROMO_LENGTH, count_rows
 from service.main import create_app
 from tests.service.conftest import headers, make_settings
 from tests.service.test_api import PRAISE, ticket
@@ -37,7 +37,11 @@ def check_worked_example_praise_retry_and_bad_input(client: TestClient) -> None:
     assert body["action"] == "reply", body["reasons"]
     assert body["reply"]["template_id"] == "riders.promo_reissue"
     code = body["reply"]["promo_code"]
-    assert len(code) == 12 and code in body["reply"]["text"] and "100 RUB" in body["reply"]["text"]
+    assert (
+        len(code) == PROMO_LENGTH
+        and code in body["reply"]["text"]
+        and "100 RUB" in body["reply"]["text"]
+    )
 
     assert client.post("/v1/autoreply", json=ticket(), headers=headers()).json() == body
 
