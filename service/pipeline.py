@@ -23,7 +23,7 @@ from service.assess import (
 from service.db import repository as repo
 from service.db.session import transaction
 from service.decision import Action, Reason, Verdict
-from service.errors import Conflict, InvalidTicket, NotFound, ReloadRefused
+from service.errors import Conflict, Forbidden, InvalidTicket, NotFound, ReloadRefused
 from service.replies import action_params, promo_outputs, render
 from service.schemas import (
     AutoreplyResponse,
@@ -296,6 +296,7 @@ def reload(
     Both are loaded and checked against each other (the model's topics must be the rulebook's)
     before either is swapped in.
     """
+    _check_reload_dirs(state, rulebook_dir, bundle_dir)
     rulebook = state.rulebooks.current
     if rules:
         try:
@@ -321,3 +322,13 @@ def reload(
         "rulebook_version": rulebook.version,
         "model_version": new_model.classifier.version if new_model else None,
     }
+
+
+def _check_reload_dirs(state: AppState, *requested: str | None) -> None:
+    """Refuse a reload from a directory outside AUTOREPLY_RELOAD_ROOTS (any other server path)."""
+    roots = [root.resolve() for root in state.settings.reload_roots]
+    for directory in filter(None, requested):
+        if not any(Path(directory).resolve().is_relative_to(root) for root in roots):
+            raise Forbidden(
+                f"reload reads only under {[str(r) for r in roots]} (AUTOREPLY_RELOAD_ROOTS)"
+            )

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
     max_inflight: int = Field(64, ge=1, description="Requests in flight before 503 + Retry-After")
     max_text_chars: int = Field(10_000, ge=100)
+    reload_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories an admin reload may read from; empty: the parents of "
+        "rulebook_dir and bundle_dir",
+    )
     max_body_bytes: int = Field(
         64 * 1024, ge=1024, description="Request bodies over this size are refused with 413"
     )
@@ -88,6 +93,12 @@ class Settings(BaseSettings):
                     f"api_keys: each entry is sha256-hex -> scopes from {SCOPES}; got {digest[:8]}.. {sorted(unknown)}"
                 )
         return keys
+
+    @model_validator(mode="after")
+    def _default_reload_roots(self) -> Settings:
+        if not self.reload_roots:
+            self.reload_roots = [self.rulebook_dir.parent, self.bundle_dir.parent]
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
