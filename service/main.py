@@ -23,12 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
+from service.deps import authenticate
 from service.errors import (
     BodyTooLarge,
     DatabaseUnavailable,
     Overloaded,
     RateLimited,
     ServiceError,
+    Unauthorized,
 )
 from service.settings import Settings
 from service.state import AppState, build_state
@@ -79,8 +81,21 @@ def log_unexpected(exc: BaseException, path: str) -> None:
     log.error("unexpected %s on %s\n%s", type(exc).__name__, path, stack)
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+def _unauthenticated(request: Request) -> Unauthorized | None:
+    """Return the 401 a /v1 request without a valid key gets, whatever its body (even bad JSON)."""
+    if not request.url.path.startswith("/v1/"):
+        return None
+    try:
+        authenticate(request, request.app.state.autoreply)
+    except Unauthorized as refused:
+        return refused
+    return None
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if refused := _unauthenticated(request):  # who asks comes before what is asked
+        return await _service_error(request, refused)
     details = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
@@ -89,8 +104,10 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", f"fix the request: {where}", details)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and (refused := _unauthenticated(request)):
+        return await _service_error(request, refused)
     if exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (bad UTF-8, bad JSON)
         return _error(
             422, "invalid_request", "fix the request: the body must be JSON encoded as UTF-8"

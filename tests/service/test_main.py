@@ -111,3 +111,17 @@ def test_probes_are_never_shed_while_tickets_are(make_client, monkeypatch):
     while "autoreply_inflight_requests 0.0" not in client.get("/metrics").text:
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+def test_without_a_key_any_body_gets_401_before_422(client):
+    for raw in (b"{not json", b'{"id": 1}'):
+        answer = client.post(
+            "/v1/autoreply", content=raw, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 401 and answer.json()["error"] == "unauthorized", raw
+    with_key = client.post(
+        "/v1/autoreply",
+        content=b"{not json",
+        headers={**headers(), "Content-Type": "application/json"},
+    )
+    assert with_key.status_code == 422
