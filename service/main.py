@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import traceback
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,6 +35,7 @@ from service.errors import (
     ServiceError,
     Unauthorized,
 )
+from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
 
@@ -204,6 +208,21 @@ class BodyLimit:
         return b"".join(chunks)
 
 
+def _openapi_with_rulebook(
+    generate: Callable[[], dict[str, Any]], state: AppState
+) -> dict[str, Any]:
+    """Return the OpenAPI schema with the rulebook's vocabulary (facts, topics, templates) in it,
+    so that what the schema allows is what the service accepts."""
+    schema = copy.deepcopy(generate())
+    rulebook, components = state.rulebooks.current, schema["components"]["schemas"]
+    components["TicketIn"]["properties"]["facts"] = facts_json_schema(rulebook.facts)
+    feedback = components["FeedbackIn"]["properties"]
+    leaves = [path for line in rulebook.topics.lines for path in rulebook.topics.leaf_paths(line)]
+    feedback["topic"]["anyOf"][0]["enum"] = leaves
+    feedback["template_id"]["anyOf"][0]["enum"] = sorted(rulebook.templates)
+    return schema
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -220,6 +239,7 @@ def create_app(
         "confident and allowed. Authenticate with an API key in `X-API-Key`.",
     )
     app.state.autoreply = state
+    app.openapi = partial(_openapi_with_rulebook, app.openapi, state)  # type: ignore[method-assign]
     app.include_router(tickets.router)
     app.include_router(feedback.router)
     app.include_router(ops.router)

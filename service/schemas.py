@@ -14,11 +14,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+
+from rules.facts import FactSchema, FactType
 
 MAX_TEXT_CHARS = 10_000
 MAX_DIALOGUE = 10
@@ -28,9 +29,11 @@ MAX_FACTS = 64
 MAX_FACT_CHARS = 256
 MAX_FACT_ITEMS = 32
 FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-# C0 controls except tab, newline and carriage return, DEL, C1 controls and lone surrogates:
+# C0 controls except tab, newline and carriage return, DEL and C1 controls, and lone surrogates:
 # PostgreSQL refuses NUL and surrogates (SQLite stores them), and none is text a person typed.
-_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+# Surrogates stay out of the schema's pattern (JSON text cannot hold them; generators choke).
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
 LINE_PATTERN = f"^[^{_CONTROLS}\\t\\n\\r]*$"  # one-line values: no line breaks or tabs either
 
@@ -39,7 +42,7 @@ def _refusing(pattern: str, what: str) -> Callable[[str], str]:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        if compiled.fullmatch(value) is None:
+        if compiled.fullmatch(value) is None or _SURROGATE.search(value):
             raise ValueError(f"must not contain {what}")
         return value
 
@@ -131,6 +134,37 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must contain some non-space text")
     return value
+
+
+def facts_json_schema(facts: FactSchema) -> dict[str, Any]:
+    """Return the JSON schema of `facts` as the rulebook declares them: names, types, nullability.
+
+    The OpenAPI schema carries it, so that what the schema allows is what the service accepts.
+    """
+    properties = {}
+    for name, spec in facts.specs.items():
+        value = {**_FACT_TYPE_SCHEMAS[spec.type], "description": spec.description}
+        if spec.type is FactType.ENUM:
+            value["enum"] = list(spec.values)
+        properties[name] = {"anyOf": [value, {"type": "null"}]} if spec.nullable else value
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "maxProperties": MAX_FACTS,
+        "description": "Ride facts, as the rulebook's facts.yaml declares them",
+    }
+
+
+_FACT_TYPE_SCHEMAS: dict[FactType, dict[str, Any]] = {
+    FactType.BOOL: {"type": "boolean"},
+    FactType.INT: {"type": "integer"},
+    FactType.FLOAT: {"type": "number"},
+    FactType.STR: _FACT_STRING_SCHEMA,
+    FactType.ENUM: {"type": "string"},
+    FactType.DATETIME: {"type": "string", "format": "date-time"},
+    FactType.LIST: {"type": "array", "items": _FACT_STRING_SCHEMA, "maxItems": MAX_FACT_ITEMS},
+}
 
 
 class TicketIn(BaseModel):
@@ -259,6 +293,11 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # What _says_something checks, stated for clients: one of the three, not null.
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("template_id", "topic", "csat")
+            ],
             "examples": [
                 {
                     "ticket_id": "T-100500",
@@ -267,7 +306,7 @@ class FeedbackIn(BaseModel):
                     "csat": 5,
                     "agent_id": "agent-7",
                 },
-            ]
+            ],
         },
     )
 
@@ -281,7 +320,7 @@ class FeedbackIn(BaseModel):
     topic: OneLine | None = Field(
         None, max_length=256, description="The topic, when the agent corrected it"
     )
-    csat: StrictInt | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1..5")
+    csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1..5")
     agent_id: OneLine | None = Field(None, max_length=128)
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    positive_data_acceptance,
     status_code_conformance,
 )
 
@@ -22,8 +23,13 @@ from tests.service.test_schemas import HOSTILE_TICKETS
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 # Cases per operation and generation mode; the benchmark raises it (AUTOREPLY_FUZZ_EXAMPLES).
-EXAMPLES = int(os.environ.get("AUTOREPLY_FUZZ_EXAMPLES", "25"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+EXAMPLES = int(os.environ.get("AUTOREPLY_FUZZ_EXAMPLES", "50"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    positive_data_acceptance,
+]
 # A reload loads the whole bundle (seconds each): it is tested on its own, not fuzzed.
 NOT_FUZZED = "/v1/admin/reload"
 
