@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import logging
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -119,15 +122,66 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {}))
 
 
+class Admission:
+    """Serving slots: up to `limit` requests at once; the next `queued` wait up to `wait_s` for a
+    slot handed over in arrival order, and only past that is a request shed.
+
+    Waiting is what keeps throughput when shedding: clients refused at once retry at once, and
+    answering that storm takes the cores the admitted requests need.
+    """
+
+    def __init__(self, limit: int, queued: int, wait_s: float) -> None:
+        self.limit, self.queued, self.wait_s = limit, queued, wait_s
+        self.inflight = 0
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+
+    async def enter(self) -> bool:
+        """Take a slot and return True, or return False when the request is to be shed."""
+        if self.inflight < self.limit and not self._waiters:
+            self.inflight += 1
+            return True
+        if len(self._waiters) >= self.queued:
+            return False
+        slot = asyncio.get_running_loop().create_future()
+        self._waiters.append(slot)
+        timer = asyncio.get_running_loop().call_later(self.wait_s, _settle, slot, False)
+        try:
+            admitted = await slot
+        except asyncio.CancelledError:  # the client left; a slot handed over meanwhile passes on
+            if slot.done() and not slot.cancelled() and slot.result():
+                self.leave()
+            raise
+        finally:
+            timer.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(slot)
+        return admitted
+
+    def leave(self) -> None:
+        """Hand the slot to the longest waiter, or free it."""
+        while self._waiters:
+            slot = self._waiters.popleft()
+            if not slot.done():
+                slot.set_result(True)
+                return
+        self.inflight -= 1
+
+
+def _settle(slot: asyncio.Future[bool], admitted: bool) -> None:
+    if not slot.done():
+        slot.set_result(admitted)
+
+
 class Guard:
-    """ASGI middleware: count requests and latency per route, shed load past the queue depth
+    """ASGI middleware: count requests and latency per route, shed load past the admission limits
     (never the probes), and answer any unexpected error in the error shape, logged without values.
     """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
         self.app = app
         self.state = state
-        self.inflight = 0
+        limits = state.settings
+        self.admission = Admission(limits.max_inflight, limits.max_queued, limits.queue_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -135,7 +189,7 @@ class Guard:
             return
         metrics, status = self.state.metrics, 0
         counted = scope["path"] not in UNSHED_PATHS
-        if counted and self.inflight >= self.state.settings.max_inflight:
+        if counted and not await self.admission.enter():
             metrics.shed.inc()
             overloaded = Overloaded("the service is at its queue depth; retry shortly")
             await _error(503, overloaded.code, overloaded.message, headers={"Retry-After": "1"})(
@@ -149,8 +203,7 @@ class Guard:
                 status = message["status"]
             await send(message)
 
-        self.inflight += int(counted)
-        metrics.inflight.set(self.inflight)
+        metrics.inflight.set(self.admission.inflight)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_status)
@@ -161,8 +214,9 @@ class Guard:
                     scope, receive, send_status
                 )
         finally:
-            self.inflight -= int(counted)
-            metrics.inflight.set(self.inflight)
+            if counted:
+                self.admission.leave()
+            metrics.inflight.set(self.admission.inflight)
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.requests.labels(route, scope["method"], str(status or 500)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)

@@ -72,7 +72,13 @@ class Settings(BaseSettings):
         0.75, gt=0, description="A Redis lock's lease, renewed while held; a dead holder's lapses"
     )
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
-    max_inflight: int = Field(64, ge=1, description="Requests in flight before 503 + Retry-After")
+    max_inflight: int = Field(64, ge=1, description="Requests served at once")
+    max_queued: int = Field(
+        64, ge=0, description="Requests waiting for a slot; past them: 503 + Retry-After at once"
+    )
+    queue_wait_s: float = Field(
+        1.0, ge=0, description="Longest wait for a slot before 503 + Retry-After"
+    )
     max_text_chars: int = Field(10_000, ge=100)
     reload_roots: list[Path] = Field(
         default_factory=list,

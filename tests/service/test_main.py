@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
 
@@ -83,34 +85,66 @@ def test_a_body_over_the_limit_is_refused_with_413_declared_or_streamed(make_cli
     assert client.post("/v1/suggest", json=ticket(), headers=headers()).status_code == 200
 
 
-def test_probes_are_never_shed_while_tickets_are(make_client, monkeypatch):
-    client = make_client(max_inflight=1)
+@contextmanager
+def one_request_held(client, monkeypatch) -> Iterator[threading.Event]:
+    """Hold one suggest request inside the service until the `with` ends."""
     entered, release = threading.Event(), threading.Event()
     real_suggest = pipeline.suggest
 
     def held(state, body):
-        entered.set()
-        release.wait(10)
+        if body.id == "T-held":
+            entered.set()
+            release.wait(10)
         return real_suggest(state, body)
 
     monkeypatch.setattr(pipeline, "suggest", held)
     busy = threading.Thread(
-        target=lambda: client.post("/v1/suggest", json=ticket(), headers=headers())
+        target=lambda: client.post("/v1/suggest", json=ticket(id="T-held"), headers=headers())
     )
     busy.start()
     try:
         assert entered.wait(10)
-        shed = client.post("/v1/suggest", json=ticket(id="T-2"), headers=headers())
-        assert shed.status_code == 503 and shed.json()["error"] == "overloaded"
-        for probe in ("/healthz", "/readyz", "/metrics"):
-            assert client.get(probe).status_code == 200, probe
+        yield release
     finally:
         release.set()
         busy.join(10)
+
+
+def test_probes_are_never_shed_while_tickets_are(make_client, monkeypatch):
+    client = make_client(max_inflight=1, max_queued=0)
+    with one_request_held(client, monkeypatch):
+        shed = client.post("/v1/suggest", json=ticket(id="T-2"), headers=headers())
+        assert shed.status_code == 503 and shed.json()["error"] == "overloaded"
+        assert shed.headers["Retry-After"] == "1"
+        for probe in ("/healthz", "/readyz", "/metrics"):
+            assert client.get(probe).status_code == 200, probe
     deadline = time.monotonic() + 5
     while "autoreply_inflight_requests 0.0" not in client.get("/metrics").text:
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+def test_past_the_limit_a_request_waits_for_a_slot_before_it_is_shed(make_client, monkeypatch):
+    client = make_client(max_inflight=1, max_queued=1, queue_wait_s=10)
+    waited: list = []
+    with one_request_held(client, monkeypatch) as release:
+        queued = threading.Thread(
+            target=lambda: waited.append(
+                client.post("/v1/suggest", json=ticket(id="T-q"), headers=headers())
+            )
+        )
+        queued.start()
+        time.sleep(0.2)  # the queued request is waiting for the held one's slot
+        full = client.post("/v1/suggest", json=ticket(id="T-3"), headers=headers())
+        assert full.status_code == 503  # the queue is full: shed at once
+        release.set()
+        queued.join(10)
+    assert waited[0].status_code == 200
+    late = make_client(max_inflight=1, max_queued=1, queue_wait_s=0.1)
+    with one_request_held(late, monkeypatch):
+        started = time.monotonic()
+        timed_out = late.post("/v1/suggest", json=ticket(id="T-4"), headers=headers())
+        assert timed_out.status_code == 503 and time.monotonic() - started < 5
 
 
 def test_without_a_key_any_body_gets_401_before_422(client):
