@@ -35,6 +35,8 @@ FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 _CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
+# A message: the same, with at least one character that is not white space (as _not_blank says).
+MESSAGE_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
 LINE_PATTERN = f"^[^{_CONTROLS}\\t\\n\\r]*$"  # one-line values: no line breaks or tabs either
 
 
@@ -188,7 +190,10 @@ class TicketIn(BaseModel):
         min_length=1, max_length=128, description="The rider's or driver's id (promo caps)"
     )
     text: Text = Field(
-        min_length=1, max_length=MAX_TEXT_CHARS, description="The customer's latest message"
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="The customer's latest message",
+        json_schema_extra={"pattern": MESSAGE_PATTERN},
     )
     dialogue: list[Text] = Field(
         default_factory=list,
