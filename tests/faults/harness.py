@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -160,3 +161,8 @@ def load(
     finally:
         stop.set()
         runner.join()
+
+
+def report(run: str, **figures: Any) -> None:
+    """Print a run's figures as one line (`pytest tests/faults -s | grep FIGURES`)."""
+    print("FIGURES", json.dumps({run: figures}))

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from tests.faults.conftest import recorded, worked_ticket
-from tests.faults.harness import load, running_service, send, service_env
+from tests.faults.harness import load, report, running_service, send, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 CAP = 2
@@ -45,3 +45,12 @@ def test_kill_9_and_resend(bundle, postgres_url, redis_url, tmp_path):
     assert max(Counter(customer for _, customer, _ in codes).values()) <= CAP
     sent = {a["ticket_id"]: a["reply"]["promo_code"] for a in now.values() if a["reply"]}
     assert sent == {ticket: code for ticket, _, code in codes}
+    report(
+        "kill_9_and_resend",
+        answered_before=len(answered),
+        locks_left=len(left),
+        resent=len(resent),
+        changed=0,
+        double_codes=0,
+        slowest_retry_s=round(slowest, 3),
+    )

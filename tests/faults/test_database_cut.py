@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.faults.conftest import assert_logs_keep_secrets, recorded, worked_ticket
-from tests.faults.harness import load, running_service, service_env
+from tests.faults.harness import load, report, running_service, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.slow]
 CUT_S = 2.0
@@ -49,3 +49,11 @@ def test_database_cut_under_load(bundle, postgres_url, postgres_proxy, tmp_path)
     sent = [a for a in answered if a.get("reply")]
     assert sent and all(db["replies"].get(a["decision_id"]) == a["reply"]["text"] for a in sent)
     assert_logs_keep_secrets(logs, [code for _, _, code in db["codes"]])
+    report(
+        "database_cut",
+        requests=len(outcomes),
+        ok=len(answered),
+        unavailable_503=len(failed),
+        unrecorded=0,
+        recovery_s=round(first_ok - restored, 2),
+    )

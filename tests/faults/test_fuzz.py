@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.faults.harness import KEY_HEADERS, running_service, service_env
+from tests.faults.harness import KEY_HEADERS, report, running_service, service_env
 from tests.service.test_schemas import HOSTILE_TICKETS
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -67,7 +67,9 @@ def fuzz(url: str, examples: int) -> int:
 def test_fuzzing_finds_no_server_error(bundle, postgres_url, redis_url, tmp_path):
     env = service_env(bundle, postgres_url, redis_url)
     with running_service(env, tmp_path / "service.log") as service:
-        assert fuzz(service.url, EXAMPLES) > 0
+        cases = fuzz(service.url, EXAMPLES)
+    assert cases > 0
+    report("fuzz", cases=cases, server_errors=0)
 
 
 def test_hostile_inputs_are_refused_by_the_real_process(bundle, postgres_url, tmp_path):
@@ -82,3 +84,4 @@ def test_hostile_inputs_are_refused_by_the_real_process(bundle, postgres_url, tm
                 assert answer.status_code == 422, (field, answer.text)
         huge = {"id": "T", "facts": {"requirements": ["x" * 1000] * 1000}}  # 1 MB
         assert client.post("/v1/autoreply", json=huge).status_code == 413
+    report("hostile_inputs", requests=2 * len(HOSTILE_TICKETS) + 1, server_errors=0)

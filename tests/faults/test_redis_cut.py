@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.faults.conftest import worked_ticket
-from tests.faults.harness import load, running_service, service_env
+from tests.faults.harness import load, report, running_service, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -31,3 +31,4 @@ def test_redis_cut_under_load(bundle, postgres_url, redis_proxy, tmp_path):
         time.sleep(1.5)
     assert len(outcomes) > 20
     assert not [(o.status, o.answer) for o in outcomes if o.status != 200]
+    report("redis_cut", requests=len(outcomes), failed=0)

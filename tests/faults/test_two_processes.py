@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.faults.conftest import recorded, worked_ticket
-from tests.faults.harness import Outcome, running_service, send, service_env
+from tests.faults.harness import Outcome, report, running_service, send, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.slow]
 # Three tickets per customer and a cap of one: the race's losers meet the cap and hand off.
@@ -43,3 +43,4 @@ def test_two_processes_without_redis_agree_on_every_ticket(bundle, postgres_url,
     assert all(one.answer == other.answer for one, other in pairs)
     codes = recorded(postgres_url)["codes"]
     assert len(codes) == 6 and max(Counter(c for _, c, _ in codes).values()) == 1
+    report("two_processes_without_redis", tickets=len(pairs), requests=2 * len(pairs), errors=0)
