@@ -1,0 +1,43 @@
+"""Admin reloads under traffic: the process's memory comes back instead of growing per reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.conftest import worked_ticket
+from tests.faults.harness import KEY_HEADERS, ServiceProcess, report, running_service, service_env
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+RELOADS = 10
+MAX_GROWTH = 0.10
+
+
+def rss_mb(service: ServiceProcess) -> float:
+    """Return the service process's resident memory in MB."""
+    status = Path(f"/proc/{service.process.pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if "VmRSS" in line) / 1024
+
+
+def test_reloads_give_their_memory_back(bundle, tmp_path):
+    env = service_env(bundle, f"sqlite:///{tmp_path / 'r.db'}", None)
+    with (
+        running_service(env, tmp_path / "s.log") as service,
+        httpx.Client(base_url=service.url, headers=KEY_HEADERS, timeout=60) as client,
+    ):
+
+        def traffic(run: int) -> None:
+            for i in range(5):
+                ticket = worked_ticket(f"M-{run}-{i}", customer=i)
+                assert client.post("/v1/suggest", json=ticket).status_code == 200
+
+        traffic(-1)
+        start = rss_mb(service)
+        for run in range(RELOADS):
+            assert client.post("/v1/admin/reload", json={}).status_code == 200
+            traffic(run)
+        end = rss_mb(service)
+    assert end < start * (1 + MAX_GROWTH), (start, end)
+    report("reloads", reloads=RELOADS, rss_start_mb=round(start), rss_end_mb=round(end))
