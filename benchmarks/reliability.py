@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fault tests'
 from service.schemas import WORKED_EXAMPLE
 from service.settings import DEV_API_KEY
 from tests.conftest import POSTGRES_URL, REDIS_URL
-from tests.faults.harness import ServiceProcess, running_service, service_env
+from tests.faults.harness import running_service, service_env
 from tests.faults.test_fuzz import fuzz
 
 Request = Callable[[int], tuple[str, dict[str, Any]]]
@@ -102,13 +102,6 @@ def summary(results: list[tuple], duration: float) -> dict[str, Any]:
         "p50_ms": round(q[49] * 1000, 1),
         "p99_ms": round(q[98] * 1000, 1),
     }
-
-
-def rss_mb(service: ServiceProcess) -> float:
-    """Return the service process's resident memory in MB."""
-    status = Path(f"/proc/{service.process.pid}/status").read_text()
-    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-    return round(kb / 1024, 1)
 
 
 @contextmanager
@@ -196,11 +189,11 @@ def soak(args: argparse.Namespace, log: Path) -> dict[str, Any]:
         running_service(service_env(args.bundle, url, REDIS_URL), log) as s,
     ):
         drive(s.url, mixed("warm"), 4, 10)
-        rss, minutes = [rss_mb(s)], []
+        rss, minutes = [round(s.rss_mb(), 1)], []
         for minute in range(max(1, int(args.duration // 60))):
             results = drive(s.url, mixed(f"soak{minute}"), 4, 60)
             minutes.append(summary(results, 60))
-            rss.append(rss_mb(s))
+            rss.append(round(s.rss_mb(), 1))
     errors = sum(1 for m in minutes for _ in m["other"]) + sum(m["shed_per_s"] for m in minutes)
     return {
         "errors": errors,
@@ -218,13 +211,13 @@ def reloads(args: argparse.Namespace, log: Path) -> dict[str, Any]:
         running_service(service_env(args.bundle, url, REDIS_URL), log) as s,
     ):
         drive(s.url, mixed("warm"), 2, 5)
-        start, samples = rss_mb(s), []
+        start, samples = round(s.rss_mb(), 1), []
         with httpx.Client(base_url=s.url, headers={"X-API-Key": DEV_API_KEY}, timeout=60) as c:
             for i in range(args.reloads):
                 answer = c.post("/v1/admin/reload", json={"rules": True, "model": True})
                 assert answer.status_code == 200, answer.text
                 drive(s.url, mixed(f"r{i}"), 2, 1)
-                samples.append(rss_mb(s))
+                samples.append(round(s.rss_mb(), 1))
     return {
         "rss_start_mb": start,
         "rss_peak_mb": max(samples),

@@ -4,7 +4,7 @@ what a run left in the database and in the service's logs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +25,16 @@ def worked_ticket(ticket_id: str, customer: int) -> dict[str, Any]:
     """Return the case's worked example (a promo reply) as ticket `ticket_id` of one customer."""
     body = json.loads(json.dumps(WORKED_EXAMPLE))
     return {**body, "id": ticket_id, "customer_id": f"{CUSTOMER}-{customer}"}
+
+
+def new_tickets(prefix: str) -> Callable[[int], tuple[str, dict[str, Any]]]:
+    """Return request `i` of a load: a new ticket each, three autoreplies to one suggest."""
+
+    def request(i: int) -> tuple[str, dict[str, Any]]:
+        route = "/v1/suggest" if i % 4 == 3 else "/v1/autoreply"
+        return route, worked_ticket(f"{prefix}-{i}", customer=i)
+
+    return request
 
 
 @pytest.fixture

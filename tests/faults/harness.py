@@ -38,6 +38,11 @@ class ServiceProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def rss_mb(self) -> float:
+        """Return the process's resident memory in MB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if "VmRSS" in line) / 1024
+
     def logs(self) -> str:
         """Return everything the process has written so far."""
         return self.log.read_text(encoding="utf-8", errors="replace")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import assert_logs_keep_secrets, recorded, worked_ticket
+from tests.faults.conftest import assert_logs_keep_secrets, new_tickets, recorded
 from tests.faults.harness import load, report, running_service, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.slow]
@@ -14,16 +14,11 @@ CUT_S = 2.0
 RECOVERY_S = 2.0
 
 
-def request(i: int) -> tuple[str, dict]:
-    route = "/v1/suggest" if i % 4 == 3 else "/v1/autoreply"
-    return route, worked_ticket(f"DB-{i}", customer=i)
-
-
 def test_database_cut_under_load(bundle, postgres_url, postgres_proxy, tmp_path):
     proxy, proxied_url = postgres_proxy
     env = service_env(bundle, proxied_url, None)
     with running_service(env, tmp_path / "service.log") as service:
-        with load(service.url, request) as outcomes:
+        with load(service.url, new_tickets("DB")) as outcomes:
             time.sleep(1.5)
             proxy.cut()
             time.sleep(CUT_S)

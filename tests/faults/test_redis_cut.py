@@ -6,15 +6,10 @@ import time
 
 import pytest
 
-from tests.faults.conftest import worked_ticket
+from tests.faults.conftest import new_tickets
 from tests.faults.harness import load, report, running_service, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
-
-
-def request(i: int) -> tuple[str, dict]:
-    route = "/v1/suggest" if i % 4 == 3 else "/v1/autoreply"
-    return route, worked_ticket(f"RD-{i}", customer=i)
 
 
 def test_redis_cut_under_load(bundle, postgres_url, redis_proxy, tmp_path):
@@ -22,7 +17,7 @@ def test_redis_cut_under_load(bundle, postgres_url, redis_proxy, tmp_path):
     env = service_env(bundle, postgres_url, proxied_url)
     with (
         running_service(env, tmp_path / "s.log") as service,
-        load(service.url, request) as outcomes,
+        load(service.url, new_tickets("RD")) as outcomes,
     ):
         time.sleep(1.5)
         proxy.cut()

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 
 from tests.faults.conftest import worked_ticket
-from tests.faults.harness import KEY_HEADERS, ServiceProcess, report, running_service, service_env
+from tests.faults.harness import KEY_HEADERS, report, running_service, service_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 RELOADS = 10
 MAX_GROWTH = 0.10
-
-
-def rss_mb(service: ServiceProcess) -> float:
-    """Return the service process's resident memory in MB."""
-    status = Path(f"/proc/{service.process.pid}/status").read_text()
-    return next(int(line.split()[1]) for line in status.splitlines() if "VmRSS" in line) / 1024
 
 
 def test_reloads_give_their_memory_back(bundle, tmp_path):
@@ -34,10 +26,10 @@ def test_reloads_give_their_memory_back(bundle, tmp_path):
                 assert client.post("/v1/suggest", json=ticket).status_code == 200
 
         traffic(-1)
-        start = rss_mb(service)
+        start = service.rss_mb()
         for run in range(RELOADS):
             assert client.post("/v1/admin/reload", json={}).status_code == 200
             traffic(run)
-        end = rss_mb(service)
+        end = service.rss_mb()
     assert end < start * (1 + MAX_GROWTH), (start, end)
     report("reloads", reloads=RELOADS, rss_start_mb=round(start), rss_end_mb=round(end))
