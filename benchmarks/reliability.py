@@ -96,6 +96,8 @@ def summary(results: list[tuple], duration: float) -> dict[str, Any]:
     ok = sorted(end - start for status, start, end in results if status == 200)
     q = statistics.quantiles(ok, n=100) if len(ok) > 1 else [0.0] * 99
     return {
+        "requests": len(results),
+        "not_ok": sum(1 for s, *_ in results if s != 200),
         "ok_per_s": round(len(ok) / duration, 1),
         "shed_per_s": round(sum(1 for s, *_ in results if s == 503) / duration, 1),
         "other": sorted({s for s, *_ in results} - {200, 503}),
@@ -194,9 +196,9 @@ def soak(args: argparse.Namespace, log: Path) -> dict[str, Any]:
             results = drive(s.url, mixed(f"soak{minute}"), 4, 60)
             minutes.append(summary(results, 60))
             rss.append(round(s.rss_mb(), 1))
-    errors = sum(1 for m in minutes for _ in m["other"]) + sum(m["shed_per_s"] for m in minutes)
     return {
-        "errors": errors,
+        "requests": sum(m["requests"] for m in minutes),
+        "errors": sum(m["not_ok"] for m in minutes),
         "rss_mb": rss,
         "rss_growth_pct": round(100 * (rss[-1] - rss[0]) / rss[0], 1),
         "p99_ms_by_minute": [m["p99_ms"] for m in minutes],
