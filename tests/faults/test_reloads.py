@@ -25,11 +25,16 @@ def test_reloads_give_their_memory_back(bundle, tmp_path):
                 ticket = worked_ticket(f"M-{run}-{i}", customer=i)
                 assert client.post("/v1/suggest", json=ticket).status_code == 200
 
+        traffic(-2)
+        assert client.post("/v1/admin/reload", json={}).status_code == 200  # one-time costs
         traffic(-1)
-        start = service.rss_mb()
+        start, samples = service.rss_mb(), []
         for run in range(RELOADS):
             assert client.post("/v1/admin/reload", json={}).status_code == 200
             traffic(run)
-        end = service.rss_mb()
-    assert end < start * (1 + MAX_GROWTH), (start, end)
-    report("reloads", reloads=RELOADS, rss_start_mb=round(start), rss_end_mb=round(end))
+            samples.append(service.rss_mb())
+    # RSS steps up and down by an allocator chunk (~10 MB) between reloads; what must not happen
+    # is the climb it made before (+47% after 10 reloads): it settles back near the start.
+    settled = min(samples[-3:])
+    assert settled < start * (1 + MAX_GROWTH) and max(samples) < start * 1.25, (start, samples)
+    report("reloads", reloads=RELOADS, rss_start_mb=round(start), rss_settled_mb=round(settled))
