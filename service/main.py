@@ -124,10 +124,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 class Admission:
     """Serving slots: up to `limit` requests at once; the next `queued` wait up to `wait_s` for a
-    slot handed over in arrival order, and only past that is a request shed.
+    slot handed over in arrival order, and are shed only then. Requests past those are shed
+    after the same wait, without a chance of a slot.
 
     Waiting is what keeps throughput when shedding: clients refused at once retry at once, and
-    answering that storm takes the cores the admitted requests need.
+    answering that storm takes the cores the admitted requests need. A waiting request costs a
+    sleeping coroutine, nothing more.
     """
 
     def __init__(self, limit: int, queued: int, wait_s: float) -> None:
@@ -141,6 +143,7 @@ class Admission:
             self.inflight += 1
             return True
         if len(self._waiters) >= self.queued:
+            await asyncio.sleep(self.wait_s)
             return False
         slot = asyncio.get_running_loop().create_future()
         self._waiters.append(slot)

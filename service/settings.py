@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
     max_inflight: int = Field(64, ge=1, description="Requests served at once")
     max_queued: int = Field(
-        64, ge=0, description="Requests waiting for a slot; past them: 503 + Retry-After at once"
+        64, ge=0, description="Requests waiting for a slot; any more get 503 after queue_wait_s"
     )
     queue_wait_s: float = Field(
         1.0, ge=0, description="Longest wait for a slot before 503 + Retry-After"
