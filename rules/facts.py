@@ -59,6 +59,10 @@ def _coerce(spec: FactSpec, value: Any) -> Any:
         return value
     if kind is FactType.INT and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if kind is FactType.INT and isinstance(value, float) and value.is_integer():
+        return int(
+            value
+        )  # JSON has one number type: 100.0 is the integer 100 (as JSON Schema says)
     if kind is FactType.FLOAT and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if kind is FactType.STR and isinstance(value, str):

@@ -2,6 +2,9 @@
 
 If Redis goes down the service keeps answering: each call falls back to the in-process store and
 Redis is retried after a short pause; `redis_up` tells /readyz and the metrics.
+
+A Redis lock is a short lease that a thread renews while the lock is held: a holder that dies
+(kill -9, a lost host) frees its tickets within one lease instead of blocking retries.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import redis
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 
 
 class LocalStore:
@@ -83,9 +87,16 @@ class LocalStore:
 class Store:
     """Redis-backed when configured and reachable; the in-process store otherwise."""
 
-    def __init__(self, redis_url: str | None, max_entries: int, retry_after_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        redis_url: str | None,
+        max_entries: int,
+        retry_after_s: float = 5.0,
+        lease_s: float = 0.75,
+    ) -> None:
         self.local = LocalStore(max_entries)
         self.retry_after_s = retry_after_s
+        self.lease_s = lease_s
         self._down_until = 0.0
         self.client: redis.Redis | None = (
             redis.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
@@ -143,35 +154,40 @@ class Store:
         self.local.set(key, raw, ttl_s)
 
     @contextmanager
-    def lock(self, name: str, ttl_s: float) -> Iterator[bool]:
-        """Hold a lock named `name` across processes (Redis) or in this process (fallback)."""
+    def lock(self, name: str, wait_s: float) -> Iterator[bool]:
+        """Hold a lock named `name` across processes (Redis) or in this process (fallback).
+
+        Yield False when it could not be taken within `wait_s`. On Redis the lock is a lease of
+        `lease_s`, renewed while held, so a dead holder's lock lapses within one lease.
+        """
         client = self._redis()
         if client is None:
-            with self.local.lock(name, ttl_s) as acquired:
+            with self.local.lock(name, wait_s) as acquired:
                 yield acquired
             return
         token = uuid.uuid4().hex
         try:
-            acquired = self._acquire(client, name, token, ttl_s)
+            acquired = self._acquire(client, name, token, wait_s)
         except redis.RedisError:
             self._mark_down()
-            with self.local.lock(name, ttl_s) as acquired:
+            with self.local.lock(name, wait_s) as acquired:
                 yield acquired
             return
+        lease = _Lease(client, name, token, self.lease_s) if acquired else None
         try:
             yield acquired
         finally:
-            if acquired:
+            if lease is not None:
+                lease.end()
                 try:
                     client.eval(_RELEASE, 1, name, token)
                 except redis.RedisError:
                     self._mark_down()
 
-    @staticmethod
-    def _acquire(client: redis.Redis, name: str, token: str, ttl_s: float) -> bool:
-        deadline = time.monotonic() + ttl_s
+    def _acquire(self, client: redis.Redis, name: str, token: str, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
         while True:
-            if client.set(name, token, nx=True, px=int(ttl_s * 1000)):
+            if client.set(name, token, nx=True, px=int(self.lease_s * 1000)):
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -191,3 +207,27 @@ class Store:
             except redis.RedisError:
                 self._mark_down()
         return self.local.hit(key, minute)
+
+
+class _Lease:
+    """Renews a held Redis lock every third of its lease, until ended or found lost."""
+
+    def __init__(self, client: redis.Redis, name: str, token: str, lease_s: float) -> None:
+        self._ended = threading.Event()
+        self._thread = threading.Thread(
+            target=self._renew, args=(client, name, token, lease_s), daemon=True
+        )
+        self._thread.start()
+
+    def _renew(self, client: redis.Redis, name: str, token: str, lease_s: float) -> None:
+        while not self._ended.wait(lease_s / 3):
+            try:
+                if not client.eval(_RENEW, 1, name, token, int(lease_s * 1000)):
+                    return  # lost (Redis restarted, or a stall past the lease): the database settles
+            except redis.RedisError:
+                return
+
+    def end(self) -> None:
+        """Stop renewing (the caller then releases the lock)."""
+        self._ended.set()
+        self._thread.join()

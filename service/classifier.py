@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,8 +95,11 @@ class ModelHolder:
     def install(self, model: LoadedModel, bundle_dir: Path | None = None) -> None:
         """Swap `model` in (one assignment: readers see the old or the new, never a mix)."""
         with self._lock:
-            self._current, self.error = model, None
+            old, self._current, self.error = self._current, model, None
             self.bundle_dir = bundle_dir or self.bundle_dir
+        if old is not None and old is not model:
+            del old
+            release_freed_memory()
 
     def reload(self, topics: TopicTree, bundle_dir: Path | None = None) -> LoadedModel:
         """Load the bundle (from `bundle_dir` if given) and swap it in; on failure keep the old one."""
@@ -107,3 +113,15 @@ class ModelHolder:
             self.reload(topics)
         except Exception as exc:  # any load failure: the service starts, /readyz says why
             self.error = f"{type(exc).__name__}: {exc}"
+
+
+def release_freed_memory() -> None:
+    """Free unreachable objects and hand the freed heap back to the OS.
+
+    A replaced model frees hundreds of MB of ONNX Runtime and tokenizer buffers; glibc keeps
+    them in its arenas, so without a trim each reload left the process larger (+68% RSS over 50
+    reloads, measured with benchmarks/reliability.py reloads).
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -40,16 +40,22 @@ def _scopes_for(state: AppState, key: str) -> list[str] | None:
     return found
 
 
+def authenticate(request: Request, state: AppState) -> tuple[str, list[str]]:
+    """Return the presented API key and its scopes; raise Unauthorized for none or an unknown one."""
+    key = _presented_key(request)
+    if not key:
+        raise Unauthorized("send an API key in the X-API-Key header (or Authorization: Bearer)")
+    scopes = _scopes_for(state, key)
+    if scopes is None:
+        raise Unauthorized("unknown API key")
+    return key, scopes
+
+
 def require(scope: str) -> Callable[[Request, AppState], str]:
     """Return a dependency that admits only keys holding `scope` (401 no key, 403 wrong scope)."""
 
     def check(request: Request, state: StateDep) -> str:
-        key = _presented_key(request)
-        if not key:
-            raise Unauthorized("send an API key in the X-API-Key header (or Authorization: Bearer)")
-        scopes = _scopes_for(state, key)
-        if scopes is None:
-            raise Unauthorized("unknown API key")
+        key, scopes = authenticate(request, state)
         if scope not in scopes:
             raise Forbidden(f"this API key lacks the '{scope}' scope")
         key_id = hash_key(key)[:12]

@@ -57,6 +57,20 @@ class Overloaded(ServiceError):
     code = "overloaded"
 
 
+class DatabaseUnavailable(ServiceError):
+    """The database cannot be reached or dropped the connection; nothing was answered unrecorded."""
+
+    status = 503
+    code = "database_unavailable"
+
+
+class BodyTooLarge(ServiceError):
+    """The request body is over the configured limit (AUTOREPLY_MAX_BODY_BYTES)."""
+
+    status = 413
+    code = "body_too_large"
+
+
 class ModelUnavailable(ServiceError):
     """No model bundle is loaded, so no topic can be predicted."""
 

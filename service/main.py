@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 import logging
 import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
-from service.errors import Overloaded, RateLimited, ServiceError
+from service.deps import authenticate
+from service.errors import (
+    BodyTooLarge,
+    DatabaseUnavailable,
+    Overloaded,
+    RateLimited,
+    ServiceError,
+    Unauthorized,
+)
+from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
 
 log = logging.getLogger("autoreply")
+# Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
+UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _error(
@@ -36,8 +62,47 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status, exc.code, exc.message, exc.details, headers)
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+def database_outage(exc: SQLAlchemyError) -> bool:
+    """Return whether a database error means "unreachable now" (retry) rather than a bug."""
+    # OperationalError and InterfaceError are what the DB-API (PEP 249) raises for a refused,
+    # lost or timed-out connection; a pool that cannot hand out a connection is one too.
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | DisconnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost database is a 503 to retry; any other database error is a bug, logged without values."""
+    assert isinstance(exc, SQLAlchemyError)
+    if database_outage(exc):
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        failure = DatabaseUnavailable("the database is unavailable; nothing was recorded, retry")
+        return await _service_error(request, failure)
+    log_unexpected(exc, request.url.path)
+    return _error(500, "internal_error", "an unexpected error; it is logged")
+
+
+def log_unexpected(exc: BaseException, path: str) -> None:
+    """Log an unexpected error by class and stack only: messages may quote tickets or SQL values."""
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s on %s\n%s", type(exc).__name__, path, stack)
+
+
+def _unauthenticated(request: Request) -> Unauthorized | None:
+    """Return the 401 a /v1 request without a valid key gets, whatever its body (even bad JSON)."""
+    if not request.url.path.startswith("/v1/"):
+        return None
+    try:
+        authenticate(request, request.app.state.autoreply)
+    except Unauthorized as refused:
+        return refused
+    return None
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if refused := _unauthenticated(request):  # who asks comes before what is asked
+        return await _service_error(request, refused)
     details = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
@@ -46,8 +111,10 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", f"fix the request: {where}", details)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and (refused := _unauthenticated(request)):
+        return await _service_error(request, refused)
     if exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (bad UTF-8, bad JSON)
         return _error(
             422, "invalid_request", "fix the request: the body must be JSON encoded as UTF-8"
@@ -55,20 +122,77 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {}))
 
 
+class Admission:
+    """Serving slots: up to `limit` requests at once; the next `queued` wait up to `wait_s` for a
+    slot handed over in arrival order, and are shed only then. Requests past those are shed
+    after the same wait, without a chance of a slot.
+
+    Waiting is what keeps throughput when shedding: clients refused at once retry at once, and
+    answering that storm takes the cores the admitted requests need. A waiting request costs a
+    sleeping coroutine, nothing more.
+    """
+
+    def __init__(self, limit: int, queued: int, wait_s: float) -> None:
+        self.limit, self.queued, self.wait_s = limit, queued, wait_s
+        self.inflight = 0
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+
+    async def enter(self) -> bool:
+        """Take a slot and return True, or return False when the request is to be shed."""
+        if self.inflight < self.limit and not self._waiters:
+            self.inflight += 1
+            return True
+        if len(self._waiters) >= self.queued:
+            await asyncio.sleep(self.wait_s)
+            return False
+        slot = asyncio.get_running_loop().create_future()
+        self._waiters.append(slot)
+        timer = asyncio.get_running_loop().call_later(self.wait_s, _settle, slot, False)
+        try:
+            admitted = await slot
+        except asyncio.CancelledError:  # the client left; a slot handed over meanwhile passes on
+            if slot.done() and not slot.cancelled() and slot.result():
+                self.leave()
+            raise
+        finally:
+            timer.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(slot)
+        return admitted
+
+    def leave(self) -> None:
+        """Hand the slot to the longest waiter, or free it."""
+        while self._waiters:
+            slot = self._waiters.popleft()
+            if not slot.done():
+                slot.set_result(True)
+                return
+        self.inflight -= 1
+
+
+def _settle(slot: asyncio.Future[bool], admitted: bool) -> None:
+    if not slot.done():
+        slot.set_result(admitted)
+
+
 class Guard:
-    """ASGI middleware: count requests and latency per route, and shed load past the queue depth."""
+    """ASGI middleware: count requests and latency per route, shed load past the admission limits
+    (never the probes), and answer any unexpected error in the error shape, logged without values.
+    """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
         self.app = app
         self.state = state
-        self.inflight = 0
+        limits = state.settings
+        self.admission = Admission(limits.max_inflight, limits.max_queued, limits.queue_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        metrics, status = self.state.metrics, 500
-        if self.inflight >= self.state.settings.max_inflight:
+        metrics, status = self.state.metrics, 0
+        counted = scope["path"] not in UNSHED_PATHS
+        if counted and not await self.admission.enter():
             metrics.shed.inc()
             overloaded = Overloaded("the service is at its queue depth; retry shortly")
             await _error(503, overloaded.code, overloaded.message, headers={"Retry-After": "1"})(
@@ -82,17 +206,78 @@ class Guard:
                 status = message["status"]
             await send(message)
 
-        self.inflight += 1
-        metrics.inflight.set(self.inflight)
+        metrics.inflight.set(self.admission.inflight)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_status)
+        except Exception as exc:  # the last stop: no plain-text 500, no message in the logs
+            log_unexpected(exc, scope["path"])
+            if status == 0:
+                await _error(500, "internal_error", "an unexpected error; it is logged")(
+                    scope, receive, send_status
+                )
         finally:
-            self.inflight -= 1
-            metrics.inflight.set(self.inflight)
+            if counted:
+                self.admission.leave()
+            metrics.inflight.set(self.admission.inflight)
             route = getattr(scope.get("route"), "path", "unmatched")
-            metrics.requests.labels(route, scope["method"], str(status)).inc()
+            metrics.requests.labels(route, scope["method"], str(status or 500)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+class BodyLimit:
+    """ASGI middleware: read the body up to `max_bytes` and refuse a larger one with 413 at once."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = int(dict(scope["headers"]).get(b"content-length", b"0"))
+        body = await self._read(receive) if declared <= self.max_bytes else None
+        if body is None:
+            too_large = BodyTooLarge(f"the body is over {self.max_bytes} bytes")
+            await _error(413, too_large.code, too_large.message)(scope, receive, send)
+            return
+        replay = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive_body() -> Any:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, receive_body, send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """Return the whole body, or None as soon as it passes the limit."""
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(chunks)
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return None
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _openapi_with_rulebook(
+    generate: Callable[[], dict[str, Any]], state: AppState
+) -> dict[str, Any]:
+    """Return the OpenAPI schema with the rulebook's vocabulary (facts, topics, templates) in it,
+    so that what the schema allows is what the service accepts."""
+    schema = copy.deepcopy(generate())
+    rulebook, components = state.rulebooks.current, schema["components"]["schemas"]
+    components["TicketIn"]["properties"]["facts"] = facts_json_schema(rulebook.facts)
+    feedback = components["FeedbackIn"]["properties"]
+    leaves = [path for line in rulebook.topics.lines for path in rulebook.topics.leaf_paths(line)]
+    feedback["topic"]["anyOf"][0]["enum"] = leaves
+    feedback["template_id"]["anyOf"][0]["enum"] = sorted(rulebook.templates)
+    return schema
 
 
 def create_app(
@@ -111,11 +296,15 @@ def create_app(
         "confident and allowed. Authenticate with an API key in `X-API-Key`.",
     )
     app.state.autoreply = state
+    app.openapi = partial(_openapi_with_rulebook, app.openapi, state)  # type: ignore[method-assign]
     app.include_router(tickets.router)
     app.include_router(feedback.router)
     app.include_router(ops.router)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    # The last added runs first: the guard sheds and counts before a body is read.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Guard, state=state)
     return app

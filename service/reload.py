@@ -7,7 +7,7 @@ from typing import Any
 
 from rules.errors import RulebookError
 from rules.loader import load_rulebook
-from service.errors import ReloadRefused
+from service.errors import Forbidden, ReloadRefused
 from service.state import AppState
 
 
@@ -19,6 +19,7 @@ def reload_versions(
     Both are loaded and checked against each other (the model's topics must be the rulebook's)
     before either is swapped in.
     """
+    _check_reload_dirs(state, rulebook_dir, bundle_dir)
     rulebook = state.rulebooks.current
     if rules:
         try:
@@ -44,3 +45,13 @@ def reload_versions(
         "rulebook_version": rulebook.version,
         "model_version": new_model.classifier.version if new_model else None,
     }
+
+
+def _check_reload_dirs(state: AppState, *requested: str | None) -> None:
+    """Refuse a reload from a directory outside AUTOREPLY_RELOAD_ROOTS (any other server path)."""
+    roots = [root.resolve() for root in state.settings.reload_roots]
+    for directory in filter(None, requested):
+        if not any(Path(directory).resolve().is_relative_to(root) for root in roots):
+            raise Forbidden(
+                f"reload reads only under {[str(r) for r in roots]} (AUTOREPLY_RELOAD_ROOTS)"
+            )

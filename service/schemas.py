@@ -2,13 +2,117 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+
+from rules.facts import FactSchema, FactType
 
 MAX_TEXT_CHARS = 10_000
 MAX_DIALOGUE = 10
+# Facts are small values about one ride; these bounds keep a ticket (and its row) small on every
+# database. Each fact: a bool, a finite number, a short string or a short list of short strings.
+MAX_FACTS = 64
+MAX_FACT_CHARS = 256
+MAX_FACT_ITEMS = 32
+FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+# C0 controls except tab, newline and carriage return, DEL and C1 controls, and lone surrogates:
+# PostgreSQL refuses NUL and surrogates (SQLite stores them), and none is text a person typed.
+# Surrogates stay out of the schema's pattern (JSON text cannot hold them; generators choke).
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
+# A message: the same, with at least one character that is not white space (as _not_blank says).
+MESSAGE_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
+LINE_PATTERN = f"^[^{_CONTROLS}\\t\\n\\r]*$"  # one-line values: no line breaks or tabs either
+
+
+def _refusing(pattern: str, what: str) -> Callable[[str], str]:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if compiled.fullmatch(value) is None or _SURROGATE.search(value):
+            raise ValueError(f"must not contain {what}")
+        return value
+
+    return check
+
+
+_check_text = _refusing(TEXT_PATTERN, "control characters (NUL and the like) or lone surrogates")
+_check_line = _refusing(LINE_PATTERN, "control characters, line breaks or lone surrogates")
+# Strings as they may be stored: the pattern is in the schema, the validator says what is wrong.
+Text = Annotated[
+    str, AfterValidator(_check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})
+]
+OneLine = Annotated[
+    str, AfterValidator(_check_line), Field(json_schema_extra={"pattern": LINE_PATTERN})
+]
+
+
+def _fact_name(name: str) -> str:
+    if re.fullmatch(FACT_NAME_PATTERN, name) is None:
+        raise ValueError("a fact name is snake_case: a-z, 0-9 and _, at most 64 characters")
+    return name
+
+
+def _fact_value(value: Any) -> Any:
+    """Return `value` if it may be stored as a fact; the rulebook checks its type afterwards."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a number must be finite (no NaN or Infinity)")
+    if isinstance(value, str):
+        _fact_string(value)
+    elif isinstance(value, list):
+        if len(value) > MAX_FACT_ITEMS or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"a list fact holds at most {MAX_FACT_ITEMS} strings")
+        for item in value:
+            _fact_string(item)
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise ValueError("a fact is a bool, a number, a string, a list of strings or null")
+    return value
+
+
+def _fact_string(value: str) -> None:
+    if len(value) > MAX_FACT_CHARS:
+        raise ValueError(f"a fact's string is at most {MAX_FACT_CHARS} characters")
+    _check_line(value)
+
+
+_FACT_STRING_SCHEMA = {"type": "string", "maxLength": MAX_FACT_CHARS, "pattern": LINE_PATTERN}
+FactName = Annotated[
+    str,
+    AfterValidator(_fact_name),
+    WithJsonSchema({"type": "string", "pattern": FACT_NAME_PATTERN}),
+]
+FactValue = Annotated[
+    Any,
+    AfterValidator(_fact_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "integer"},
+                {"type": "number"},
+                _FACT_STRING_SCHEMA,
+                {"type": "array", "items": _FACT_STRING_SCHEMA, "maxItems": MAX_FACT_ITEMS},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 
 WORKED_EXAMPLE: dict[str, Any] = {
     "id": "T-100500",
@@ -35,6 +139,37 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def facts_json_schema(facts: FactSchema) -> dict[str, Any]:
+    """Return the JSON schema of `facts` as the rulebook declares them: names, types, nullability.
+
+    The OpenAPI schema carries it, so that what the schema allows is what the service accepts.
+    """
+    properties = {}
+    for name, spec in facts.specs.items():
+        value = {**_FACT_TYPE_SCHEMAS[spec.type], "description": spec.description}
+        if spec.type is FactType.ENUM:
+            value["enum"] = list(spec.values)
+        properties[name] = {"anyOf": [value, {"type": "null"}]} if spec.nullable else value
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "maxProperties": MAX_FACTS,
+        "description": "Ride facts, as the rulebook's facts.yaml declares them",
+    }
+
+
+_FACT_TYPE_SCHEMAS: dict[FactType, dict[str, Any]] = {
+    FactType.BOOL: {"type": "boolean"},
+    FactType.INT: {"type": "integer"},
+    FactType.FLOAT: {"type": "number"},
+    FactType.STR: _FACT_STRING_SCHEMA,
+    FactType.ENUM: {"type": "string"},
+    FactType.DATETIME: {"type": "string", "format": "date-time"},
+    FactType.LIST: {"type": "array", "items": _FACT_STRING_SCHEMA, "maxItems": MAX_FACT_ITEMS},
+}
+
+
 class TicketIn(BaseModel):
     """A ticket from the ticket system: who wrote, in which language, what, and the ride's facts."""
 
@@ -46,23 +181,31 @@ class TicketIn(BaseModel):
         pattern=r"^[A-Za-z0-9_.:\-]+$",
         description="The ticket system's id",
     )
-    line: str = Field(min_length=1, max_length=64, description="Support line: riders, drivers, ...")
-    locale: str = Field(
+    line: OneLine = Field(
+        min_length=1, max_length=64, description="Support line: riders, drivers, ..."
+    )
+    locale: OneLine = Field(
         min_length=2, max_length=16, description="Language of the text and of the reply: ru, en"
     )
-    customer_id: str = Field(
+    customer_id: OneLine = Field(
         min_length=1, max_length=128, description="The rider's or driver's id (promo caps)"
     )
-    text: str = Field(
-        min_length=1, max_length=MAX_TEXT_CHARS, description="The customer's latest message"
+    text: Text = Field(
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="The customer's latest message",
+        json_schema_extra={"pattern": MESSAGE_PATTERN},
     )
-    dialogue: list[str] = Field(
+    dialogue: list[Text] = Field(
         default_factory=list,
         max_length=MAX_DIALOGUE,
         description="Earlier messages of the conversation, oldest first",
     )
-    facts: dict[str, Any] = Field(
-        default_factory=dict, description="Ride facts, named as in rules/book/facts.yaml"
+    facts: dict[FactName, FactValue] = Field(
+        default_factory=dict,
+        max_length=MAX_FACTS,
+        description="Ride facts, named as in rules/book/facts.yaml",
+        json_schema_extra={"additionalProperties": False},
     )
 
     @field_validator("text")
@@ -172,6 +315,11 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # What _says_something checks, stated for clients: one of the three, not null.
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("template_id", "topic", "csat")
+            ],
             "examples": [
                 {
                     "ticket_id": "T-100500",
@@ -180,20 +328,22 @@ class FeedbackIn(BaseModel):
                     "csat": 5,
                     "agent_id": "agent-7",
                 },
-            ]
+            ],
         },
     )
 
-    ticket_id: str = Field(min_length=1, max_length=128)
-    decision_id: str | None = Field(None, max_length=36)
-    template_id: str | None = Field(None, max_length=128, description="The template the agent sent")
-    edited: bool = Field(False, description="The agent edited the text before sending")
-    final_text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
-    topic: str | None = Field(
+    ticket_id: OneLine = Field(min_length=1, max_length=128)
+    decision_id: OneLine | None = Field(None, max_length=36)
+    template_id: OneLine | None = Field(
+        None, max_length=128, description="The template the agent sent"
+    )
+    edited: StrictBool = Field(False, description="The agent edited the text before sending")
+    final_text: Text | None = Field(None, max_length=MAX_TEXT_CHARS)
+    topic: OneLine | None = Field(
         None, max_length=256, description="The topic, when the agent corrected it"
     )
     csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1..5")
-    agent_id: str | None = Field(None, max_length=128)
+    agent_id: OneLine | None = Field(None, max_length=128)
 
     @model_validator(mode="after")
     def _says_something(self) -> FeedbackIn:
@@ -243,10 +393,10 @@ class ReloadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rules: bool = True
-    model: bool = True
-    rulebook_dir: str | None = None
-    bundle_dir: str | None = None
+    rules: StrictBool = True
+    model: StrictBool = True
+    rulebook_dir: OneLine | None = Field(None, max_length=1024)
+    bundle_dir: OneLine | None = Field(None, max_length=1024)
 
 
 class ErrorOut(BaseModel):

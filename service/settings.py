@@ -67,10 +67,27 @@ class Settings(BaseSettings):
     promo_window_days: int = Field(30, ge=1)
     cache_size: int = Field(10_000, ge=0, description="In-process prediction cache entries")
     cache_ttl_s: int = Field(24 * 3600, ge=1)
-    lock_ttl_s: float = Field(30.0, gt=0)
+    lock_ttl_s: float = Field(30.0, gt=0, description="Longest wait for a ticket's lock")
+    lock_lease_s: float = Field(
+        0.75, gt=0, description="A Redis lock's lease, renewed while held; a dead holder's lapses"
+    )
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
-    max_inflight: int = Field(64, ge=1, description="Requests in flight before 503 + Retry-After")
+    max_inflight: int = Field(64, ge=1, description="Requests served at once")
+    max_queued: int = Field(
+        64, ge=0, description="Requests waiting for a slot; any more get 503 after queue_wait_s"
+    )
+    queue_wait_s: float = Field(
+        1.0, ge=0, description="Longest wait for a slot before 503 + Retry-After"
+    )
     max_text_chars: int = Field(10_000, ge=100)
+    reload_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories an admin reload may read from; empty: the parents of "
+        "rulebook_dir and bundle_dir",
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Request bodies over this size are refused with 413"
+    )
 
     @field_validator("api_keys")
     @classmethod
@@ -82,6 +99,12 @@ class Settings(BaseSettings):
                     f"api_keys: each entry is sha256-hex -> scopes from {SCOPES}; got {digest[:8]}.. {sorted(unknown)}"
                 )
         return keys
+
+    @model_validator(mode="after")
+    def _default_reload_roots(self) -> Settings:
+        if not self.reload_roots:
+            self.reload_roots = [self.rulebook_dir.parent, self.bundle_dir.parent]
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -55,7 +55,8 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
     rulebooks = RulebookHolder(settings.rulebook_dir)
     models = ModelHolder(loader, settings.bundle_dir)
     models.try_load(rulebooks.current.topics)
-    store, metrics = Store(settings.redis_url, settings.cache_size), Metrics()
+    store = Store(settings.redis_url, settings.cache_size, lease_s=settings.lock_lease_s)
+    metrics = Metrics()
     # Candidates beyond the suggestions shown: the runtime adds more to cover the probability.
     predictions = PredictionCache(
         store, metrics, lanes=lanes, ttl_s=settings.cache_ttl_s, k=settings.suggestions + 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -54,7 +55,7 @@ def readyz(state: StateDep, response: Response) -> dict[str, Any]:
     return {"ready": ready, "checks": checks}
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(state: StateDep) -> Response:
     """Return the Prometheus metrics."""
     state.metrics.redis_up.set(1 if state.store.redis_up else 0)

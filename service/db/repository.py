@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from service.db.tables import Base, Decision, Feedback, PromoCode, PromoQuota, Reply, Ticket
 
-# No 0/O, 1/I/L: codes are read aloud and typed by hand. 12 symbols of 31 -> ~59 bits.
+# No 0/O, 1/I/L: codes are read aloud and typed by hand. 13 symbols of 31 -> ~64.4 bits, past
+# the 64 that make guessing a live code hopeless however many are issued.
 PROMO_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-PROMO_LENGTH = 12
+PROMO_LENGTH = 13
 
 
 def utcnow() -> datetime:

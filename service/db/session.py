@@ -10,17 +10,46 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# A lost database must become a quick 503, not a worker stuck for minutes: connecting, waiting for
+# a pooled connection and noticing a silent peer are each bounded by a few seconds.
+CONNECT_TIMEOUT_S = 2
+POOL_TIMEOUT_S = 2
+_POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 5000,  # ms: unacknowledged data on a dead link fails the query
+}
+
 
 def make_engine(url: str) -> Engine:
-    """Return an engine for `url`; SQLite gets a WAL journal, foreign keys and a busy timeout."""
+    """Return an engine for `url`; SQLite gets a WAL journal, foreign keys and a busy timeout.
+
+    SQL parameters never appear in error messages or logs (`hide_parameters`): they carry
+    ticket text and customer ids.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args=_POSTGRES_CONNECT_ARGS,
+        hide_parameters=True,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,15 +1,13 @@
-"""Service fixtures: an app on SQLite (or PostgreSQL + Redis) with a keyword classifier."""
+"""Service fixtures: an app on SQLite (or PostgreSQL + Redis, from tests/conftest.py) with a
+keyword classifier."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from rules.loader import load_rulebook
 from service.db.migrate import upgrade
@@ -35,10 +33,6 @@ SPLITS = {
     ]
 }
 KEYS = {"all": DEV_API_KEY, "agent": "agent-key", "system": "system-key"}
-POSTGRES_URL = os.environ.get(
-    "AUTOREPLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("AUTOREPLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def headers(key: str = "all") -> dict[str, str]:
@@ -84,28 +78,3 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def client(make_client) -> TestClient:
     return make_client()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test (created and dropped around it)."""
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"autoreply_test_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The test Redis database, flushed before and after."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()

@@ -6,7 +6,8 @@ from tests.service.conftest import headers
 from tests.service.test_api import ticket
 
 
-def test_reload_swaps_in_a_new_rulebook(client, book_copy):
+def test_reload_swaps_in_a_new_rulebook(make_client, book_copy, tmp_path):
+    client = make_client(reload_roots=[tmp_path])
     root = book_copy(
         ("rules/riders_ride_cost.yaml", "- coupon_use_value = 100", "- coupon_use_value = 200")
     )
@@ -22,7 +23,10 @@ def test_reload_swaps_in_a_new_rulebook(client, book_copy):
     assert body["suggestions"][0]["template_id"] != "riders.promo_reissue"
 
 
-def test_a_broken_rulebook_is_refused_with_its_errors_and_the_old_one_serves(client, book_copy):
+def test_a_broken_rulebook_is_refused_with_its_errors_and_the_old_one_serves(
+    make_client, book_copy, tmp_path
+):
+    client = make_client(reload_roots=[tmp_path])
     root = book_copy(("rules/drivers.yaml", "driver_rating < 4.5", "driver_ratng < 4.5"))
     before = client.get("/readyz").json()["checks"]["rulebook"]["version"]
     answer = client.post(
@@ -38,7 +42,8 @@ def test_a_broken_rulebook_is_refused_with_its_errors_and_the_old_one_serves(cli
     )
 
 
-def test_a_rulebook_whose_topics_do_not_fit_the_model_is_refused(client, book_copy):
+def test_a_rulebook_whose_topics_do_not_fit_the_model_is_refused(make_client, book_copy, tmp_path):
+    client = make_client(reload_roots=[tmp_path])
     root = book_copy(
         (
             "topics/riders.yaml",
@@ -60,7 +65,8 @@ def test_a_rulebook_whose_topics_do_not_fit_the_model_is_refused(client, book_co
     assert answer.status_code == 409 and "differ from the model" in answer.json()["message"]
 
 
-def test_model_reload_keeps_the_old_model_when_the_new_one_fails(client, tmp_path):
+def test_model_reload_keeps_the_old_model_when_the_new_one_fails(make_client, tmp_path):
+    client = make_client(reload_roots=[tmp_path])
     state = client.app.state.autoreply
     old = state.models.current
 
@@ -79,3 +85,11 @@ def test_model_reload_keeps_the_old_model_when_the_new_one_fails(client, tmp_pat
 
 def test_reload_needs_the_admin_scope(client):
     assert client.post("/v1/admin/reload", json={}, headers=headers("agent")).status_code == 403
+
+
+def test_reload_reads_only_under_the_reload_roots(client, tmp_path):
+    before = client.get("/readyz").json()["checks"]
+    for body in ({"rulebook_dir": "/etc"}, {"bundle_dir": str(tmp_path / ".." / "..")}):
+        answer = client.post("/v1/admin/reload", json=body, headers=headers())
+        assert answer.status_code == 403 and "AUTOREPLY_RELOAD_ROOTS" in answer.text
+    assert client.get("/readyz").json()["checks"] == before

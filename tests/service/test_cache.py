@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -68,3 +71,41 @@ def test_unreachable_redis_falls_back_in_process():
     with store.lock("t", 1) as got:
         assert got
     assert store.hit("key") == 1 and store.redis_up is False
+
+
+@pytest.mark.redis
+def test_a_held_redis_lock_outlives_its_lease_while_renewed(redis_url):
+    store, other = Store(redis_url, 10, lease_s=0.3), Store(redis_url, 10, lease_s=0.3)
+    with store.lock("lock:long", 1) as held:
+        assert held
+        time.sleep(1.0)  # three leases: only the renewals keep it
+        with other.lock("lock:long", 0.05) as second:
+            assert second is False
+    with other.lock("lock:long", 0.05) as after:
+        assert after
+
+
+HOLD_AND_HANG = """
+import sys, time
+from service.cache import Store
+with Store(sys.argv[1], 10).lock("lock:dead", 30) as held:
+    print("held" if held else "missed", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.redis
+def test_a_killed_holders_lock_is_taken_over_within_one_lease(redis_url):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AND_HANG, redis_url], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(5)
+        started = time.monotonic()
+        with Store(redis_url, 10).lock("lock:dead", 30) as taken:
+            waited = time.monotonic() - started
+        assert taken and waited < 1.0, waited
+    finally:
+        holder.kill()

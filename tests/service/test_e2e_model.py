@@ -1,10 +1,8 @@
 """End to end through HTTP with the real model: MiniLM, ONNX Runtime int8, real abstention, rules,
 the database (SQLite, then PostgreSQL + Redis) and promo codes. No fake anywhere.
 
-The bundle is a quick one (frozen encoder, heads only) trained here on a small generated corpus,
-about a minute on this CPU. Such a bundle cannot meet the shipped targets (3% wrong, 1% unsafe,
-70% guard recall) on the held-out wordings of the validation split, so it is trained with looser ones: the
-thresholds are still fitted on validation by the same code, only less strictly.
+The bundle is the quick one of tests/conftest.py (frozen encoder, heads only, trained once per
+session on a small generated corpus; the fault tests in tests/faults serve it too).
 """
 
 from __future__ import annotations
@@ -19,44 +17,17 @@ from typer.testing import CliRunner
 from cli import app
 from rules.loader import load_rulebook
 from service.db.migrate import upgrade
-from service.db.repository import count_rows
+from service.db.repository import PROMO_LENGTH, count_rows
 from service.main import create_app
 from tests.service.conftest import headers, make_settings
 from tests.service.test_api import PRAISE, ticket
 from training.args import DataArguments
-from training.corpus.generate import CorpusConfig, write_corpus
-from training.corpus.world import load_world
 from training.data import read_examples
 from training.decisions import replay_bundle
-from training.quick import train_quick_bundle
 
 SARCASM = "Great service, the driver took the money without the discount, thanks a lot"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("e2e")
-    corpus = CorpusConfig(
-        n=6000,
-        seed=3,
-        line_shares={"riders": 0.8, "drivers": 0.2},
-        locale_shares={"en": 0.8, "ru": 0.2},
-        label_noise=0.0,
-        subject_rate=0.0,
-        dialogue_rate=0.0,
-    )
-    write_corpus(root / "corpus", corpus, load_world(load_rulebook()))
-    return train_quick_bundle(
-        root / "corpus",
-        root / "bundle",
-        risk_target=0.2,
-        unsafe_target=0.2,
-        guard_recall=0.6,
-        report=False,
-        baseline=False,
-    )
 
 
 def real_client(database_url: str, bundle: Path, **overrides) -> TestClient:
@@ -75,7 +46,11 @@ def check_worked_example_praise_retry_and_bad_input(client: TestClient) -> None:
     assert body["action"] == "reply", body["reasons"]
     assert body["reply"]["template_id"] == "riders.promo_reissue"
     code = body["reply"]["promo_code"]
-    assert len(code) == 12 and code in body["reply"]["text"] and "100 RUB" in body["reply"]["text"]
+    assert (
+        len(code) == PROMO_LENGTH
+        and code in body["reply"]["text"]
+        and "100 RUB" in body["reply"]["text"]
+    )
 
     assert client.post("/v1/autoreply", json=ticket(), headers=headers()).json() == body
 
