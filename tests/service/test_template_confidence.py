@@ -31,12 +31,19 @@ def ticket(tid: str, text: str, facts: dict) -> dict:
             "facts": facts}  # fmt: skip
 
 
-def test_siblings_leading_to_one_template_are_answered_together(make_client, book_copy):
+def lost_bag(make_client, book_copy, tid: str, call_made: bool) -> tuple[object, dict]:
+    """Send "I lost my bag" (two sibling leaves at 0.50 and 0.45) to a rulebook where both may
+    autoreply; return the client and the answer."""
     client = make_client(rulebook_dir=book_copy(*AUTOREPLY_LOST_ITEMS))
-    facts = {"lost_item_call_made": True, "driver_active": True, "hours_since_ride": 3}
+    facts = {"lost_item_call_made": call_made, "driver_active": True, "hours_since_ride": 3}
     body = client.post(
-        "/v1/autoreply", json=ticket("T-lost-1", "I lost my bag", facts), headers=headers()
+        "/v1/autoreply", json=ticket(tid, "I lost my bag", facts), headers=headers()
     ).json()
+    return client, body
+
+
+def test_siblings_leading_to_one_template_are_answered_together(make_client, book_copy):
+    client, body = lost_bag(make_client, book_copy, "T-lost-1", call_made=True)
     # Neither leaf alone (0.50, 0.45) passes the 0.8 threshold; the template they share does.
     assert body["action"] == "reply", body["reasons"]
     assert body["reply"]["template_id"] == "riders.lost_item_we_contact"
@@ -52,11 +59,7 @@ def test_siblings_leading_to_one_template_are_answered_together(make_client, boo
 
 
 def test_siblings_leading_to_different_templates_still_block_each_other(make_client, book_copy):
-    client = make_client(rulebook_dir=book_copy(*AUTOREPLY_LOST_ITEMS))
-    facts = {"lost_item_call_made": False, "driver_active": True, "hours_since_ride": 3}
-    body = client.post(
-        "/v1/autoreply", json=ticket("T-lost-2", "I lost my bag", facts), headers=headers()
-    ).json()
+    _, body = lost_bag(make_client, book_copy, "T-lost-2", call_made=False)
     assert body["action"] == "handoff"
     assert {"low_confidence", "small_margin"} <= set(body["reasons"])
     assert body["confidence"]["prob"] == 0.5
