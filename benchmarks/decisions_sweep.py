@@ -11,19 +11,19 @@ topic nodes got a threshold, and the guard's recall (flagged / handed off) per c
 from __future__ import annotations
 
 import argparse
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from models.abstention import AbstentionPolicy
+from models.bundle import actionable_leaves
+from models.prediction import Prediction
 from models.runtime import load_classifier
 from rules.loader import load_rulebook
-from training.args import DataArguments
+from training.args import DataArguments, EvalArguments
 from training.data import Example, read_examples
-from training.decisions import evidence
+from training.decisions import fit_policy
 from training.replay import replay, summarize
-from training.thresholds import RiskTargets, fit_actionable_floor, fit_thresholds
 
 
 def floats(text: str) -> list[float]:
@@ -40,46 +40,45 @@ def main() -> None:
     parser.add_argument("--delta", type=float, default=0.1)
     args = parser.parse_args()
     classifier = load_classifier(args.bundle, "onnx-int8")
-    rulebook, base = load_rulebook(), AbstentionPolicy.from_bundle(classifier.bundle)
+    bundle, rulebook = classifier.bundle, load_rulebook()
 
-    def load(split: str) -> tuple[list[Example], list]:
+    def load(split: str) -> tuple[dict[str, list[Example]], dict[str, list[Prediction]]]:
         rows = read_examples(args.corpus / f"{split}.jsonl", DataArguments(), "corpus")
-        rows = [e for e in rows if e.line in classifier.lines]
-        found = [classifier.predict([e.text], e.line, k=1, dialogues=[e.dialogue])[0] for e in rows]
-        return rows, found
+        by_line = {line: [e for e in rows if e.line == line] for line in classifier.lines}
+        found = {
+            line: [classifier.predict([e.text], line, k=1, dialogues=[e.dialogue])[0] for e in rs]
+            for line, rs in by_line.items()
+        }
+        return by_line, found
 
     (valid, valid_p), (test, test_p) = load("valid"), load("test")
-    actionable = np.array([p.guard["actionable"] for p in valid_p])
-    for recall in args.recall:
-        floor = fit_actionable_floor(actionable, [e.guard for e in valid], recall) or 0.5
-        open_policy = replace(base, thresholds={}, actionable_floor=floor)
-        for risk in args.risk:
-            for unsafe in args.unsafe:
-                thresholds: dict[str, float | None] = {}
-                for line in classifier.lines:
-                    rows = [i for i, e in enumerate(valid) if e.line == line]
-                    outcomes = replay([valid[i] for i in rows], [valid_p[i] for i in rows],
-                                      rulebook, open_policy)  # fmt: skip
-                    entries = fit_thresholds(
-                        classifier.bundle.spec.lines[line],
-                        evidence(outcomes),
-                        RiskTargets(risk, unsafe, args.delta),
-                    )
-                    thresholds.update({k: v["threshold"] for k, v in entries.items()})
-                policy = replace(open_policy, thresholds=thresholds)
-                report = summarize(replay(test, test_p, rulebook, policy), args.delta)
-                o = report["overall"]
-                guard = " ".join(
-                    f"{k}={v['flagged']}/{v['handed_off']}"
-                    for k, v in report["guard_recall"].items()
-                )
-                print(
-                    f"recall {recall} (floor {floor:.3f}) risk {risk} unsafe {unsafe}: "
-                    f"coverage {o['coverage']} agreement {o['agreement']} "
-                    f"unsafe {o['unsafe']}/{o['replies']} bound {o['error_bound']} "
-                    f"thresholds {sum(v is not None for v in thresholds.values())} | {guard}",
-                    flush=True,
-                )
+    flat_test = [e for line in classifier.lines for e in test[line]]
+    flat_test_p = [p for line in classifier.lines for p in test_p[line]]
+    for recall, risk, unsafe in itertools.product(args.recall, args.risk, args.unsafe):
+        config = EvalArguments(
+            guard_recall=recall, risk_target=risk, unsafe_target=unsafe, risk_delta=args.delta
+        )
+        fitted = fit_policy(
+            bundle.spec, valid_p, valid, rulebook, actionable_leaves(bundle.topics), config
+        )
+        thresholds = {node: entry["threshold"] for node, entry in fitted.thresholds.items()}
+        policy = replace(
+            AbstentionPolicy.from_bundle(bundle),
+            thresholds=thresholds,
+            actionable_floor=fitted.policy["actionable_floor"],
+        )
+        report = summarize(replay(flat_test, flat_test_p, rulebook, policy), args.delta)
+        o = report["overall"]
+        guard = " ".join(
+            f"{k}={v['flagged']}/{v['handed_off']}" for k, v in report["guard_recall"].items()
+        )
+        print(
+            f"recall {recall} (floor {fitted.policy['actionable_floor']:.3f}) risk {risk} "
+            f"unsafe {unsafe}: coverage {o['coverage']} agreement {o['agreement']} "
+            f"unsafe {o['unsafe']}/{o['replies']} bound {o['error_bound']} "
+            f"thresholds {sum(v is not None for v in thresholds.values())} | {guard}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -83,15 +83,20 @@ class Bundle:
     @property
     def actionable(self) -> dict[str, bool]:
         """Return, per leaf, whether the topic tree marked it answerable by a template."""
-        return {
-            leaf["path"]: bool(leaf.get("actionable", True))
-            for leaves in self.topics.values()
-            for leaf in leaves
-        }
+        return actionable_leaves(self.topics)
 
     def file(self, name: str) -> Path:
         """Return the path of one of the bundle's files."""
         return self.path / name
+
+
+def actionable_leaves(snapshot: dict[str, list[dict[str, Any]]]) -> dict[str, bool]:
+    """Return, per leaf of a topic snapshot (`topics.json`), whether a template may answer it."""
+    return {
+        leaf["path"]: bool(leaf.get("actionable", True))
+        for leaves in snapshot.values()
+        for leaf in leaves
+    }
 
 
 def load_bundle(path: Path | str, verify_hashes: bool = True) -> Bundle:

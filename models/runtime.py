@@ -76,11 +76,8 @@ class TopicClassifier:
 
     def guard_probs(self, logits: np.ndarray) -> np.ndarray:
         """Return calibrated guard probabilities (uniform when the head was never trained)."""
-        if not self.bundle.spec.guard_trained:
-            return np.full(logits.shape, 1.0 / logits.shape[-1])
-        z = np.asarray(logits, dtype=np.float64) / self.bundle.temperature[GUARD_HEAD]
-        z -= z.max(axis=-1, keepdims=True)
-        return np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+        spec = self.bundle.spec
+        return calibrated_guard(logits, self.bundle.temperature[GUARD_HEAD], spec.guard_trained)
 
     def _prediction(
         self,
@@ -105,6 +102,15 @@ class TopicClassifier:
             tokens=tokens,
             truncated=truncated,
         )
+
+
+def calibrated_guard(logits: np.ndarray, temperature: float, trained: bool) -> np.ndarray:
+    """Return guard probabilities from raw logits: a tempered softmax, uniform if untrained."""
+    if not trained:
+        return np.full(np.shape(logits), 1.0 / np.shape(logits)[-1])
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
 
 
 def build_prediction(

@@ -18,11 +18,10 @@ import numpy as np
 
 from models.abstention import AbstentionPolicy
 from models.prediction import Prediction
-from models.runtime import build_prediction, load_classifier
+from models.runtime import build_prediction, calibrated_guard, load_classifier
 from models.spec import ModelSpec
 from rules.rulebook import Rulebook
 from training.args import EvalArguments
-from training.calibration import log_softmax
 from training.data import Example
 from training.infer import Outputs
 from training.replay import Outcome, plot_curve, replay, summarize
@@ -52,9 +51,7 @@ def output_predictions(
     for line, out in outputs.items():
         tree = spec.trees[line]
         probs = np.exp(tree.leaf_log_probs(out.scores, spec.design, temperature[line]))
-        guard = np.exp(log_softmax(np.asarray(out.guard, np.float64) / temperature["guard"]))
-        if not spec.guard_trained:
-            guard = np.full(guard.shape, 1.0 / guard.shape[1])
+        guard = calibrated_guard(out.guard, temperature["guard"], spec.guard_trained)
         result[line] = [
             build_prediction(
                 tree, line, probs[r], dict(zip(spec.guard_classes, guard[r], strict=True)), "fit", 1
@@ -64,20 +61,26 @@ def output_predictions(
     return result
 
 
+def output_rows(outputs: Outputs, examples: Sequence[Example]) -> dict[str, list[Example]]:
+    """Return, per line, the examples in the order of that line's outputs."""
+    return {line: [examples[i] for i in out.indices] for line, out in outputs.items()}
+
+
 def fit_policy(
     spec: ModelSpec,
-    valid: Outputs,
-    temperature: dict[str, float],
-    examples: Sequence[Example],
+    predictions: dict[str, list[Prediction]],
+    rows: dict[str, list[Example]],
     rulebook: Rulebook | None,
     actionable: dict[str, bool],
     args: EvalArguments,
 ) -> FittedPolicy:
-    """Return thresholds for every topic node and the guard floor, fitted on validation."""
-    predictions = output_predictions(spec, valid, temperature)
-    rows = {line: [examples[i] for i in out.indices] for line, out in valid.items()}
-    flat_predictions = [p for line in valid for p in predictions[line]]
-    flat_examples = [e for line in valid for e in rows[line]]
+    """Return thresholds for every topic node and the guard floor, fitted on validation.
+
+    `predictions[line]` and `rows[line]` are one line's validation predictions and examples, in
+    the same order (`output_predictions` and `output_rows` give them from a network's outputs).
+    """
+    flat_predictions = [p for line in predictions for p in predictions[line]]
+    flat_examples = [e for line in predictions for e in rows[line]]
     floor = fit_actionable_floor(
         np.array([p.guard.get("actionable", 0.0) for p in flat_predictions]),
         [e.guard for e in flat_examples],
@@ -97,7 +100,7 @@ def fit_policy(
     )
     thresholds: dict[str, dict[str, Any]] = {}
     for line, leaves in spec.lines.items():
-        if line not in valid:
+        if line not in predictions:
             continue
         outcomes = replay(rows[line], predictions[line], rulebook, policy)
         thresholds.update(fit_thresholds(leaves, evidence(outcomes), targets_of(args)))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.bundle import actionable_leaves
 from models.encoder import resolve_encoder_dir
 from models.network import TopicNetwork
 from models.spec import ModelSpec
@@ -29,7 +30,7 @@ from training.args import Config, EvalArguments, TrainArguments, load_config
 from training.baseline import tfidf_baseline
 from training.checkpoint import Checkpointer
 from training.data import SPLITS, Example, Splits, load_splits
-from training.decisions import evaluate_bundle, fit_policy
+from training.decisions import evaluate_bundle, fit_policy, output_predictions, output_rows
 from training.distributed import DistContext, init_distributed, shutdown, single_process
 from training.evaluate import evaluate_outputs, token_stats, validation_score
 from training.features import Features, LabelSpace, build_label_space, featurize
@@ -108,8 +109,8 @@ def run(config: Config) -> Path:
     evaluation = evaluate_outputs(spec, valid_out, test_out, eargs)
     rulebook = load_rulebook(Path(dargs.rulebook)) if dargs.rulebook else None
     fitted = fit_policy(
-        spec, valid_out, evaluation.temperature, splits.valid, rulebook,
-        actionable_leaves(labels.snapshot), eargs,
+        spec, output_predictions(spec, valid_out, evaluation.temperature),
+        output_rows(valid_out, splits.valid), rulebook, actionable_leaves(labels.snapshot), eargs,
     )  # fmt: skip
     evaluation.thresholds = fitted.thresholds
     evaluation.metrics.update(
@@ -192,15 +193,6 @@ def _fine_tune(
         return None
     valid = run_network(network, features["valid"], pad_id, ctx.device)
     return state.history, valid, run_network(network, features["test"], pad_id, ctx.device)
-
-
-def actionable_leaves(snapshot: dict[str, list[dict[str, Any]]]) -> dict[str, bool]:
-    """Return, per leaf of a topic snapshot, whether a template may answer it."""
-    return {
-        leaf["path"]: bool(leaf.get("actionable", True))
-        for leaves in snapshot.values()
-        for leaf in leaves
-    }
 
 
 def _report_decisions(
