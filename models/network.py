@@ -91,14 +91,55 @@ class TopicNetwork(nn.Module):
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=types
         ).last_hidden_state
-        if self.branches is not None:
-            if line is None:
-                raise ValueError("a network with per-line layers needs the line")
+        return self._branch_pooled(hidden, attention_mask, line)
+
+    def layers(self) -> nn.ModuleList:
+        """Return the shared encoder's transformer layers, bottom first."""
+        return _layer_list(self.encoder)
+
+    def bottom_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+        n_layers: int,
+    ) -> torch.Tensor:
+        """Return the token states after the embeddings and the bottom `n_layers` layers.
+
+        With `pooled_from(states, mask, n_layers, line)` it computes exactly what `pooled` does,
+        so a CPU fine-tune can cache the frozen bottom once and train only the top.
+        """
+        types = token_type_ids if self.uses_token_types else torch.zeros_like(token_type_ids)
+        hidden = self.encoder.embeddings(input_ids=input_ids, token_type_ids=types)  # type: ignore[operator]
+        return self._run_layers(hidden, attention_mask, self.layers()[:n_layers])
+
+    def pooled_from(
+        self, states: torch.Tensor, attention_mask: torch.Tensor, start: int, line: str | None
+    ) -> torch.Tensor:
+        """Return the pooled states from token states that enter shared layer `start`."""
+        hidden = self._run_layers(states, attention_mask, self.layers()[start:])
+        return self._branch_pooled(hidden, attention_mask, line)
+
+    def _run_layers(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, layers: nn.ModuleList
+    ) -> torch.Tensor:
+        if len(layers):
             mask = create_bidirectional_mask(
                 config=self.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
             )
-            for layer in cast(nn.ModuleList, self.branches[line]):
+            for layer in layers:
                 hidden = layer(hidden, mask)
+        return hidden
+
+    def _branch_pooled(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, line: str | None
+    ) -> torch.Tensor:
+        if self.branches is not None:
+            if line is None:
+                raise ValueError("a network with per-line layers needs the line")
+            hidden = self._run_layers(
+                hidden, attention_mask, cast(nn.ModuleList, self.branches[line])
+            )
         return mean_pool(hidden, attention_mask)
 
     def forward(

@@ -26,6 +26,14 @@ class ModelArguments:
     task_layers: int = _arg(0, "Top encoder layers copied per line (0 = hard sharing).")
     max_length: int = _arg(128, "Word pieces per input, [CLS] and [SEP] included.")
     transliterate: bool = _arg(True, "Write Cyrillic in Latin letters before tokenizing.")
+    vocab_pieces: int = _arg(
+        0,
+        "Learn a WordPiece vocabulary of this size on the training texts of `vocab_locales` "
+        "and add the pieces the encoder lacks (0 = the encoder's vocabulary as is).",
+    )
+    vocab_locales: str = _arg(
+        "ru", "Comma-separated languages whose texts the pieces are learned on."
+    )
     dropout: float = _arg(0.1, "Dropout before the heads.")
 
 
@@ -74,6 +82,9 @@ class TrainArguments:
         0.5, "Guard classes weighted (most frequent / count) ** this (0 = unweighted)."
     )
     freeze_embeddings: bool = _arg(False, "Keep the word embeddings fixed (faster on a CPU).")
+    freeze_layers: int = _arg(
+        0, "Fine-tune: bottom encoder layers kept frozen and run once, cached (CPU; 0 = none)."
+    )
     eval_every: int = _arg(0, "Validate every N optimizer steps (0 = once per epoch).")
     patience: int = _arg(2, "Stop after N validations without improvement.")
     checkpoint_dir: str = _arg("", "Checkpoints for resume; empty = <output_dir>.work")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from models.network import TopicNetwork
+from models.spec import ModelSpec
 from training.features import Features
 
 EVAL_BATCH = 64
@@ -31,7 +34,7 @@ Outputs = dict[str, LineOutputs]
 
 
 def collate(
-    features: Features, indices: list[int] | tuple[int, ...], pad_id: int, device: torch.device
+    features: Features, indices: Sequence[int], pad_id: int, device: torch.device
 ) -> dict[str, torch.Tensor]:
     """Return padded input tensors plus topic and guard targets for some examples."""
     width = max(len(features.ids[i]) for i in indices)
@@ -54,33 +57,48 @@ def collate(
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def _sorted_chunks(features: Features, indices: list[int], size: int) -> list[list[int]]:
+def sorted_chunks(features: Features, indices: list[int], size: int) -> list[list[int]]:
     ordered = sorted(indices, key=lambda i: len(features.ids[i]))
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-@torch.inference_mode()
+Inputs = Callable[[Sequence[int]], dict[str, torch.Tensor]]  # example indices -> a batch
+TARGETS = ("labels", "guards")
+
+
+def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Return a batch without its targets: the keyword arguments of the model's forward."""
+    return {k: v for k, v in batch.items() if k not in TARGETS}
+
+
+def token_inputs(features: Features, pad_id: int, device: torch.device) -> Inputs:
+    """Return a collate function over word-piece ids (what the whole network reads)."""
+    return lambda indices: collate(features, indices, pad_id, device)
+
+
 def run_network(
     network: TopicNetwork, features: Features, pad_id: int, device: torch.device
 ) -> Outputs:
     """Return every line's raw scores and guard logits on `features` (eval mode)."""
-    was_training = network.training
-    network.eval()
+    return run_model(network, network.spec, features, token_inputs(features, pad_id, device))
+
+
+@torch.inference_mode()
+def run_model(model: nn.Module, spec: ModelSpec, features: Features, inputs: Inputs) -> Outputs:
+    """Return every line's raw outputs of `model(**inputs(chunk), line=...)` (eval mode)."""
+    was_training = model.training
+    model.eval()
     outputs: Outputs = {}
     for line, indices in features.by_line().items():
-        n_scores = network.spec.trees[line].n_scores(network.spec.design)
-        scores = np.zeros((len(indices), n_scores), np.float32)
-        guard = np.zeros((len(indices), len(network.spec.guard_classes)), np.float32)
+        scores = np.zeros((len(indices), spec.trees[line].n_scores(spec.design)), np.float32)
+        guard = np.zeros((len(indices), len(spec.guard_classes)), np.float32)
         where = {i: row for row, i in enumerate(indices)}
-        for chunk in _sorted_chunks(features, indices, EVAL_BATCH):
-            batch = collate(features, chunk, pad_id, device)
-            s, g = network(
-                batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], line
-            )
+        for chunk in sorted_chunks(features, indices, EVAL_BATCH):
+            s, g = model(**model_inputs(inputs(chunk)), line=line)
             rows = [where[i] for i in chunk]
             scores[rows], guard[rows] = s.float().cpu().numpy(), g.float().cpu().numpy()
         outputs[line] = line_outputs(features, indices, scores, guard)
-    network.train(was_training)
+    model.train(was_training)
     return outputs
 
 
@@ -99,7 +117,7 @@ def embed(
     network.eval()
     hidden = int(network.encoder.config.hidden_size)
     pooled = np.zeros((len(features), hidden), np.float32)
-    chunks = _sorted_chunks(features, list(range(len(features))), EVAL_BATCH)
+    chunks = sorted_chunks(features, list(range(len(features))), EVAL_BATCH)
     for chunk in tqdm(chunks, desc=progress, unit="batch", disable=progress is None):
         batch = collate(features, chunk, pad_id, device)
         states = network.pooled(

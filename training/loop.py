@@ -25,7 +25,7 @@ from training.args import TrainArguments
 from training.checkpoint import Checkpointer, TrainState
 from training.distributed import DistContext
 from training.features import NO_GUARD, Features
-from training.infer import collate
+from training.infer import Inputs, model_inputs
 from training.sampling import Batch, LineBatchSampler
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,7 @@ def batch_loss(
     class_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Return topic NLL + guard_weight * guard cross-entropy (unlabelled guards ignored)."""
-    scores, guard = model(
-        batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], line
-    )
+    scores, guard = model(**model_inputs(batch), line=line)
     loss = network.head(line).loss(scores, batch["labels"])
     return loss + guard_loss(guard, batch["guards"], guard_weight, class_weights)
 
@@ -106,7 +104,12 @@ def guard_class_weights(guards: np.ndarray, classes: int, power: float) -> torch
 
 
 class FineTuner:
-    """One fine-tuning run over `train`, validating with `validate` on the main process."""
+    """One fine-tuning run over `train`, validating with `validate` on the main process.
+
+    `inputs` turns example indices into a batch for `forward` (default: word pieces into the
+    whole network); a CPU fine-tune passes cached token states and the network's top instead.
+    Only parameters that require a gradient are optimised.
+    """
 
     def __init__(
         self,
@@ -116,11 +119,12 @@ class FineTuner:
         args: TrainArguments,
         ctx: DistContext,
         checkpoints: Checkpointer,
-        pad_id: int,
+        inputs: Inputs,
+        forward: nn.Module | None = None,
     ) -> None:
         self.network = network.to(ctx.device)
         self.train, self.validate, self.args, self.ctx = train, validate, args, ctx
-        self.checkpoints, self.pad_id = checkpoints, pad_id
+        self.checkpoints, self.inputs = checkpoints, inputs
         self.sampler = LineBatchSampler(
             train.by_line(), train.lengths(), args.batch_size, args.seed, args.line_alpha,
             ctx.rank, ctx.world,
@@ -137,11 +141,11 @@ class FineTuner:
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
-        self.model: nn.Module = network
+        self.model: nn.Module = network if forward is None else forward
         if ctx.distributed:  # heads of other lines sit idle in a batch: find_unused_parameters
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
             self.model = DistributedDataParallel(
-                network, device_ids=ids, find_unused_parameters=True
+                self.model, device_ids=ids, find_unused_parameters=True
             )
         self.bf16 = use_bf16(args, ctx.device)
 
@@ -191,7 +195,7 @@ class FineTuner:
         state.epoch, state.position = state.epoch + 1, 0
 
     def _backward(self, batch: Batch, sync: bool) -> float:
-        tensors = collate(self.train, batch.indices, self.pad_id, self.ctx.device)
+        tensors = self.inputs(batch.indices)
         no_sync = getattr(self.model, "no_sync", None)
         quiet = no_sync() if no_sync is not None and not sync else contextlib.nullcontext()
         autocast = torch.autocast(self.ctx.device.type, dtype=torch.bfloat16, enabled=self.bf16)

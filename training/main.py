@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from models.bundle import actionable_leaves
 from models.encoder import resolve_encoder_dir
@@ -26,7 +27,7 @@ from models.spec import ModelSpec
 from models.textenc import TextEncoder
 from rules.loader import load_rulebook
 from rules.rulebook import Rulebook
-from training.args import Config, EvalArguments, TrainArguments, load_config
+from training.args import Config, EvalArguments, ModelArguments, TrainArguments, load_config
 from training.baseline import tfidf_baseline
 from training.checkpoint import Checkpointer
 from training.data import SPLITS, Example, Splits, load_splits
@@ -34,11 +35,13 @@ from training.decisions import evaluate_bundle, fit_policy, output_predictions, 
 from training.distributed import DistContext, init_distributed, shutdown, single_process
 from training.evaluate import evaluate_outputs, token_stats, validation_score
 from training.features import Features, LabelSpace, build_label_space, featurize
-from training.infer import Outputs, run_network
+from training.infer import Outputs, run_model, token_inputs
 from training.loop import FineTuner, use_bf16
 from training.package import write_bundle
+from training.partial import TopStack, cached_states, freeze_bottom, state_inputs
 from training.quick import cached_embeddings, embedding_key, head_outputs, train_heads
 from training.report import write_decisions, write_report
+from training.vocab import adapt_encoder
 
 log = logging.getLogger("training")
 PARITY_PER_GROUP = 32  # validation texts per (line, language) checked after the ONNX export
@@ -76,6 +79,12 @@ def run(config: Config) -> Path:
     # --- data ------------------------------------------------------------------------------
     splits = load_splits(dargs, targs.seed)
     encoder_dir = resolve_encoder_dir(margs.encoder_dir)
+    if margs.vocab_pieces:
+        locales = set(margs.vocab_locales.split(","))
+        texts = [e.text for e in splits.train if e.locale in locales]
+        encoder_dir = adapt_encoder(
+            encoder_dir, texts, margs.vocab_pieces, margs.transliterate, work_dir
+        )
     text_encoder = TextEncoder.from_dir(encoder_dir, margs.max_length, margs.transliterate)
     # --- labels ----------------------------------------------------------------------------
     labels = build_label_space(splits, dargs.rulebook)
@@ -87,7 +96,7 @@ def run(config: Config) -> Path:
         transliterate=margs.transliterate,
         dropout=margs.dropout,
         guard_trained=any(e.guard for e in splits.train),
-        encoder_name=encoder_dir.name if margs.encoder_dir else "all-MiniLM-L6-v2",
+        encoder_name=_encoder_name(margs),
     )
     features = {name: featurize(getattr(splits, name), text_encoder, spec) for name in SPLITS}
     # --- model -----------------------------------------------------------------------------
@@ -99,7 +108,7 @@ def run(config: Config) -> Path:
         _train_quick(network, features, encoder_dir, work_dir, text_encoder.pad_id, targs)
         if targs.quick
         else _fine_tune(network, features, Checkpointer(work_dir, run_key(config, splits)),
-                        text_encoder.pad_id, config, ctx)
+                        text_encoder.pad_id, config, ctx, encoder_dir)
     )  # fmt: skip
     if trained is None:  # a DDP worker: the main process evaluates and saves
         shutdown(ctx)
@@ -181,18 +190,36 @@ def _fine_tune(
     pad_id: int,
     config: Config,
     ctx: DistContext,
+    encoder_dir: Path,
 ) -> Trained | None:
-    """Fine-tune everything; return the main process's outputs (None on other processes)."""
+    """Fine-tune (the top, when `freeze_layers` > 0); return the main process's outputs (None on
+    other processes)."""
+    frozen, spec = config.train.freeze_layers, network.spec
+    freeze_bottom(network, frozen)
+    forward: nn.Module = network.to(ctx.device)
+    inputs = {name: token_inputs(f, pad_id, ctx.device) for name, f in features.items()}
+    if frozen:
+        forward = TopStack(network, frozen)
+        for name, f in features.items():
+            label = f"encoding {name} (bottom {frozen} layers)" if config.train.progress else None
+            states = cached_states(
+                network, f, frozen, pad_id, ctx.device, checkpoints.directory,
+                str(encoder_dir.resolve()), label,
+            )  # fmt: skip
+            inputs[name] = state_inputs(states, f, ctx.device)
 
-    def validate(net: TopicNetwork) -> dict[str, float]:
-        return validation_score(net.spec, run_network(net, features["valid"], pad_id, ctx.device))
+    def validate(_: TopicNetwork) -> dict[str, float]:
+        return validation_score(spec, run_model(forward, spec, features["valid"], inputs["valid"]))
 
-    tuner = FineTuner(network, features["train"], validate, config.train, ctx, checkpoints, pad_id)
+    tuner = FineTuner(
+        network, features["train"], validate, config.train, ctx, checkpoints, inputs["train"],
+        forward,
+    )  # fmt: skip
     state = tuner.run()
     if not ctx.is_main:
         return None
-    valid = run_network(network, features["valid"], pad_id, ctx.device)
-    return state.history, valid, run_network(network, features["test"], pad_id, ctx.device)
+    valid = run_model(forward, spec, features["valid"], inputs["valid"])
+    return state.history, valid, run_model(forward, spec, features["test"], inputs["test"])
 
 
 def _report_decisions(
@@ -248,6 +275,11 @@ def _baselines(spec: ModelSpec, splits: Splits, config: Config) -> dict[str, Any
         )
         for line, tree in spec.trees.items()
     }
+
+
+def _encoder_name(margs: ModelArguments) -> str:
+    name = Path(margs.encoder_dir).name if margs.encoder_dir else "all-MiniLM-L6-v2"
+    return f"{name}+{margs.vocab_locales} pieces" if margs.vocab_pieces else name
 
 
 def _parity_sample(valid: list[Example]) -> list[Example]:

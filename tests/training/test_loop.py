@@ -12,7 +12,7 @@ from training.checkpoint import Checkpointer
 from training.data import load_splits
 from training.distributed import DistContext
 from training.features import build_label_space, featurize
-from training.infer import run_network
+from training.infer import run_network, token_inputs
 from training.loop import FineTuner
 
 CPU = DistContext(rank=0, world=1, local_rank=0, device=torch.device("cpu"))
@@ -74,7 +74,7 @@ def test_training_steps_change_weights_and_heads_predict(setup, tmp_path, spec_a
         args(**train_args),
         CPU,
         Checkpointer(tmp_path, "k"),
-        pad,
+        token_inputs(train, pad, CPU.device),
     )
     state = tuner.run()
     assert state.step == 2 and len(state.history) == 2
@@ -102,7 +102,7 @@ def test_early_stopping_keeps_the_best_weights(setup, tmp_path):
         args(max_steps=4, patience=2),
         CPU,
         Checkpointer(tmp_path, "k"),
-        pad,
+        token_inputs(train, pad, CPU.device),
     )
     state = tuner.run()
     assert state.stopped_early and state.step == 3 and state.best == 1.0
@@ -118,7 +118,7 @@ def test_resume_continues_exactly_where_the_crash_left_off(setup, tmp_path):
         args(max_steps=4, eval_every=2),
         CPU,
         Checkpointer(tmp_path / "a", "k"),
-        pad,
+        token_inputs(train, pad, CPU.device),
     ).run()
     reference = network.state_dict()
 
@@ -132,7 +132,7 @@ def test_resume_continues_exactly_where_the_crash_left_off(setup, tmp_path):
             args(max_steps=4, eval_every=2),
             CPU,
             Checkpointer(tmp_path / "b", "k"),
-            pad,
+            token_inputs(train, pad, CPU.device),
         ).run()
     resumed, _ = make()
     state = FineTuner(
@@ -142,7 +142,7 @@ def test_resume_continues_exactly_where_the_crash_left_off(setup, tmp_path):
         args(max_steps=4, eval_every=2),
         CPU,
         Checkpointer(tmp_path / "b", "k"),
-        pad,
+        token_inputs(train, pad, CPU.device),
     ).run()
     assert state.step == 4 and [h["step"] for h in state.history] == [2, 4]
     for key, value in resumed.state_dict().items():
@@ -153,10 +153,22 @@ def test_a_checkpoint_of_another_run_is_not_resumed(setup, tmp_path):
     make, pad = setup
     network, train = make()
     FineTuner(
-        network, train, counting_validator(), args(), CPU, Checkpointer(tmp_path, "old"), pad
+        network,
+        train,
+        counting_validator(),
+        args(),
+        CPU,
+        Checkpointer(tmp_path, "old"),
+        token_inputs(train, pad, CPU.device),
     ).run()
     fresh, _ = make()
     state = FineTuner(
-        fresh, train, counting_validator(), args(), CPU, Checkpointer(tmp_path, "new"), pad
+        fresh,
+        train,
+        counting_validator(),
+        args(),
+        CPU,
+        Checkpointer(tmp_path, "new"),
+        token_inputs(train, pad, CPU.device),
     ).run()
     assert [h["step"] for h in state.history] == [1, 2]
