@@ -12,6 +12,7 @@ Layout (every file listed in `bundle.json` with its sha256):
     thresholds.json     per-leaf autoreply threshold (null = never) with its validation evidence
     metrics.json        the evaluation figures
     onnx/model.fp32.onnx, onnx/model.int8.onnx   exports for serving without torch
+    parity.jsonl        the texts the exports were checked on (so a bundle re-exports without data)
     report/             the Markdown report and its plots (optional)
 """
 

@@ -1,6 +1,10 @@
 """Write a model bundle: weights, tokenizer, config, topics, calibration, thresholds, metrics,
-ONNX exports, report, and the manifest. Written aside and swapped in, so a reader never sees a
-half-written bundle; validated with `load_bundle` before the swap."""
+ONNX exports, parity sample, report, and the manifest. Written aside and swapped in, so a reader
+never sees a half-written bundle; validated with `load_bundle` before the swap.
+
+`finish_bundle` is the second half, shared by a training run (`write_bundle`) and a bundle
+brought home from another machine (`training/pack.py`): everything derived from the weights.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,16 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import save_file
 
 from models.bundle import ONNX_FILES, load_bundle, write_manifest
 from models.network import WEIGHTS_FILE, TopicNetwork
+from models.spec import ModelSpec
 from training.data import Example
 from training.evaluate import Evaluation
 from training.export import export_onnx, export_parity
@@ -27,6 +33,7 @@ TOKENIZER_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
 )
+PARITY_FILE = "parity.jsonl"  # the texts the ONNX exports were checked on
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,14 +69,8 @@ def write_bundle(
     write_report: Callable[[Path, dict[str, Any]], object] | None = None,
 ) -> Path:
     """Write the bundle for a trained network into `out_dir` (replacing it) and return it."""
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in network.state_dict().items()}
-    save_file(state, str(tmp / WEIGHTS_FILE))
-    (tmp / WEIGHTS_FILE).chmod(
-        0o644
-    )  # safetensors writes 0600; the service may run as another user
+    tmp = start_aside(out_dir)
+    save_weights(network.state_dict(), tmp / WEIGHTS_FILE)
     network.encoder.config.to_json_file(str(tmp / "config.json"))
     for name in TOKENIZER_FILES:
         if (encoder_dir / name).is_file():
@@ -77,22 +78,79 @@ def write_bundle(
     write_json(tmp / "topics.json", snapshot)
     write_json(tmp / "calibration.json", {"temperature": evaluation.temperature})
     write_json(tmp / "thresholds.json", {"topics": evaluation.thresholds, **manifest["thresholds"]})
-    onnx = {name: tmp / rel for name, rel in ONNX_FILES.items()}
-    export_onnx(tmp, network.spec, onnx["onnx-fp32"], onnx["onnx-int8"])
-    metrics = {
-        **evaluation.metrics,
-        "export": export_parity(tmp, network.spec, onnx, parity_examples),
-    }
-    write_json(tmp / "metrics.json", metrics)
-    if write_report is not None:
-        write_report(tmp / "report", metrics)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     fields = {k: v for k, v in manifest.items() if k != "thresholds"}
-    write_manifest(tmp, {**fields, "created_at": created, "code_version": code_version(),
-                         "spec": network.spec.to_json()})  # fmt: skip
-    load_bundle(tmp)  # refuse to publish a bundle the service would refuse
+    fields.update(created_at=created, code_version=code_version())
+    return finish_bundle(
+        tmp, out_dir, network.spec, evaluation.metrics, fields, parity_examples, write_report
+    )
+
+
+def start_aside(out_dir: Path) -> Path:
+    """Return a fresh, empty directory beside `out_dir` to write its next bundle into."""
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def save_weights(state: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Write a state dict as safetensors that another user (the service) can read."""
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path))
+    path.chmod(0o644)  # safetensors writes 0600; the service may run as another user
+
+
+def finish_bundle(
+    tmp: Path,
+    out_dir: Path,
+    spec: ModelSpec,
+    metrics: dict[str, Any],
+    manifest: dict[str, Any],
+    parity_examples: list[Example],
+    write_report: Callable[[Path, dict[str, Any]], object] | None = None,
+) -> Path:
+    """Export, check, describe and publish the weights, config and JSON files in `tmp`.
+
+    Writes the ONNX fp32 and int8 exports, the parity sample and its figures (into
+    `metrics.json`), the report and the manifest; validates the result with `load_bundle`; then
+    swaps it in as `out_dir` and returns it. On any failure `tmp` is removed and `out_dir` is
+    left as it was.
+    """
+    try:
+        write_parity_sample(tmp / PARITY_FILE, parity_examples)
+        onnx = {name: tmp / rel for name, rel in ONNX_FILES.items()}
+        export_onnx(tmp, spec, onnx["onnx-fp32"], onnx["onnx-int8"])
+        metrics = {**metrics, "export": export_parity(tmp, spec, onnx, parity_examples)}
+        write_json(tmp / "metrics.json", metrics)
+        if write_report is not None:
+            write_report(tmp / "report", metrics)
+        write_manifest(tmp, {**manifest, "spec": spec.to_json()})
+        load_bundle(tmp)  # refuse to publish a bundle the service would refuse
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _swap(tmp, out_dir)
     return out_dir
+
+
+def write_parity_sample(path: Path, examples: list[Example]) -> None:
+    """Write the texts the export is checked on, so the bundle can be re-exported without data."""
+    with path.open("w", encoding="utf-8") as handle:
+        for e in examples:
+            row = {"line": e.line, "locale": e.locale, "label": e.label, "text": e.text,
+                   "dialogue": list(e.dialogue) if e.dialogue else None}  # fmt: skip
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_parity_sample(path: Path) -> list[Example]:
+    """Return the parity sample `write_parity_sample` wrote."""
+    with path.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return [
+        Example(text=r["text"], line=r["line"], label=r["label"], locale=r["locale"],
+                dialogue=tuple(r["dialogue"]) if r["dialogue"] else None)
+        for r in rows
+    ]  # fmt: skip
 
 
 def _swap(tmp: Path, out_dir: Path) -> None:

@@ -1,5 +1,5 @@
 """Test data shared by tests/models and tests/training: a synthetic corpus, a tiny encoder,
-and one quick bundle on the real MiniLM built once per test session."""
+and quick bundles (the real MiniLM, the tiny encoder) built once per test session."""
 
 from __future__ import annotations
 
@@ -100,3 +100,20 @@ def quick_bundle(base: Path) -> Path:
             corpus, base / "bundle", quick_epochs=60, max_length=64, baseline=True
         )
     return _BUNDLES["quick"]
+
+
+def tiny_bundle(base: Path) -> Path:
+    """Return one quick bundle on the tiny encoder, built on first use (seconds)."""
+    if "tiny" not in _BUNDLES:
+        from training.quick import train_quick_bundle
+
+        _BUNDLES["tiny"] = train_quick_bundle(
+            write_corpus(base / "corpus", per_leaf=2),
+            base / "bundle",
+            encoder_dir=str(tiny_encoder(base / "encoder")),
+            quick_epochs=3,
+            max_length=32,
+            report=False,
+            baseline=False,
+        )
+    return _BUNDLES["tiny"]
