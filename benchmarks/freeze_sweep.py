@@ -28,7 +28,7 @@ def baseline_by_locale(metrics: dict[str, Any]) -> dict[str, float]:
     for line in metrics.get("baseline", {}).values():
         for locale, figures in line.items():
             n = int(figures.get("n", 0))
-            hits[locale] = hits.get(locale, 0.0) + figures["accuracy"] * n
+            hits[locale] = hits.get(locale, 0.0) + figures["leaf_accuracy"] * n
             counts[locale] = counts.get(locale, 0) + n
     return {loc: hits[loc] / counts[loc] for loc in hits if counts[loc]}
 
@@ -72,7 +72,7 @@ def main() -> int:
             for pair in args.set:
                 command += ["--set", pair]
             started = time.time()
-            subprocess.run(command, check=True)  # noqa: S603
+            subprocess.run(command, check=True)
             wall = round(time.time() - started, 1)
         print(json.dumps({"freeze_layers": n, **row(bundle, wall)}), flush=True)
     return 0

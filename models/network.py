@@ -61,8 +61,12 @@ class TopicNetwork(nn.Module):
 
     @classmethod
     def from_encoder_dir(cls, spec: ModelSpec, encoder_dir: Path) -> TopicNetwork:
-        """Return a network on a pre-trained encoder with freshly initialised heads."""
-        return cls(spec, AutoModel.from_pretrained(str(encoder_dir)))
+        """Return a network on a pre-trained encoder with freshly initialised heads.
+
+        Always in float32, whatever the checkpoint's dtype (transformers 5 keeps an fp16
+        checkpoint in fp16, and an encoder carried to a GPU machine as fp16 must train in fp32).
+        """
+        return cls(spec, AutoModel.from_pretrained(str(encoder_dir), dtype=torch.float32))
 
     @classmethod
     def from_weights(
