@@ -44,7 +44,7 @@ def row(bundle: Path, wall: float | None) -> dict[str, Any]:
         "wall_s": wall if wall is not None else metrics["training"]["seconds"],
         "accuracy": {k: round(v["leaf_accuracy"], 4) for k, v in metrics["overall"].items()},
         "tfidf": {k: round(v, 4) for k, v in baseline_by_locale(metrics).items()},
-        "guard_accuracy": metrics.get("guard", {}).get("all", {}).get("accuracy"),
+        "guard_test": metrics.get("guard", {}).get("test", {}).get("all"),
         "coverage": overall.get("coverage"),
         "agreement": overall.get("agreement"),
         "unsafe": overall.get("unsafe"),

@@ -176,7 +176,25 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
     if problems:
         raise ConfigError("bad training config:\n" + "\n".join(f"  - {p}" for p in problems))
     model, data, train, evaluation = (section(**groups[section]) for section in SECTIONS)
-    return Config(model, data, train, evaluation)
+    config = Config(model, data, train, evaluation)
+    problems = _conflicts(config)
+    if problems:
+        raise ConfigError("bad training config:\n" + "\n".join(f"  - {p}" for p in problems))
+    return config
+
+
+def _conflicts(config: Config) -> list[str]:
+    """Return the settings that cannot work together, each saying what to change."""
+    found = []
+    if config.model.vocab_pieces and (config.train.quick or config.train.freeze_layers):
+        found.append(
+            "'vocab_pieces' adds word embeddings that must be trained, but 'quick' or "
+            "'freeze_layers' keeps the embeddings frozen: set freeze_layers=0 (a full fine-tune) "
+            "or vocab_pieces=0"
+        )
+    if config.train.freeze_layers < 0:
+        found.append("'freeze_layers' must be 0 (none) or more")
+    return found
 
 
 def with_overrides(config: Config, **values: Any) -> Config:

@@ -49,3 +49,11 @@ def test_command_line_overrides_parse_json_values(tmp_path):
 def test_help_lists_every_key_with_its_default():
     text = config_help()
     assert "task_layers = 0" in text and "precision_target = 0.95" in text
+
+
+def test_added_word_pieces_with_frozen_embeddings_are_refused_with_the_fix():
+    with pytest.raises(ConfigError, match="set freeze_layers=0"):
+        load_config(None, {"vocab_pieces": 4000, "freeze_layers": 4})
+    with pytest.raises(ConfigError, match="vocab_pieces"):
+        load_config(None, {"vocab_pieces": 4000, "quick": True})
+    assert load_config(None, {"vocab_pieces": 4000}).model.vocab_pieces == 4000

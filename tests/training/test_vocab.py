@@ -93,7 +93,7 @@ def test_a_bundle_trained_with_added_pieces_carries_them_and_serves(tmp_path):
                 "vocab_pieces": 300,
                 "transliterate": False,
                 "max_steps": 2,
-                "freeze_layers": 1,
+                "freeze_layers": 0,
                 "progress": False,
                 "baseline": False,
                 "report": False,
