@@ -276,7 +276,8 @@ def _openapi_with_rulebook(
     feedback = components["FeedbackIn"]["properties"]
     leaves = [path for line in rulebook.topics.lines for path in rulebook.topics.leaf_paths(line)]
     feedback["topic"]["anyOf"][0]["enum"] = leaves
-    feedback["template_id"]["anyOf"][0]["enum"] = sorted(rulebook.templates)
+    for name in ("template_id", "wrong_template_id"):
+        feedback[name]["anyOf"][0]["enum"] = sorted(rulebook.templates)
     return schema
 
 

@@ -117,6 +117,8 @@ class Feedback(Base):
     """The agent's choice and the customer's CSAT for a ticket: the next training run's labels."""
 
     __tablename__ = "feedback"
+    # One row per idempotency key: a form submitted twice (a double click, a retry) records once.
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_feedback_idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -127,4 +129,8 @@ class Feedback(Base):
     topic: Mapped[str | None] = mapped_column(String(256))
     csat: Mapped[int | None] = mapped_column(Integer)
     agent_id: Mapped[str | None] = mapped_column(String(128))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    wrong_template_id: Mapped[str | None] = mapped_column(String(128))
+    wrong_reason: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
