@@ -16,19 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
+from service.db.session import database_outage
 from service.deps import authenticate
 from service.errors import (
     BodyTooLarge,
@@ -60,15 +54,6 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"Retry-After": "60"} if isinstance(exc, RateLimited) else None
     headers = {"Retry-After": "1"} if exc.status == 503 else headers
     return _error(exc.status, exc.code, exc.message, exc.details, headers)
-
-
-def database_outage(exc: SQLAlchemyError) -> bool:
-    """Return whether a database error means "unreachable now" (retry) rather than a bug."""
-    # OperationalError and InterfaceError are what the DB-API (PEP 249) raises for a refused,
-    # lost or timed-out connection; a pool that cannot hand out a connection is one too.
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | DisconnectionError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
