@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service import console
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
 from service.db.session import database_outage
@@ -286,6 +287,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(feedback.router)
     app.include_router(ops.router)
+    console.install(app, settings)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -51,6 +52,10 @@ class Decision(Base):
     # At most one autoreply decision per ticket: retries and concurrent calls converge on it.
     __table_args__ = (
         UniqueConstraint("autoreply_ticket_id", name="uq_decisions_autoreply_ticket"),
+        # The agent console's queue walks hand-offs newest first, by keyset, with or without a
+        # topic filter: each index hands back rows in page order, so a page never sorts.
+        Index("ix_decisions_queue", "action", "created_at", "id"),
+        Index("ix_decisions_topic_queue", "topic", "action", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
