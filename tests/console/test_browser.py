@@ -77,6 +77,13 @@ def sign_in_by_keyboard(page, url: str, key: str = KEYS["all"]) -> None:
     page.wait_for_url("**/console/queue")
 
 
+def open_first_ticket(page, url: str) -> None:
+    """Sign in and open the queue's first ticket, by keyboard."""
+    sign_in_by_keyboard(page, url)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#act-form")
+
+
 def test_an_agent_clears_a_queue_of_twenty_by_keyboard_alone(served, page, tmp_path):
     url, client = served
     seed_handoffs(client, 20)
@@ -105,9 +112,7 @@ def test_an_agent_clears_a_queue_of_twenty_by_keyboard_alone(served, page, tmp_p
 def test_edit_and_send(served, page):
     url, client = served
     seed_handoffs(client, 1)
-    sign_in_by_keyboard(page, url)
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#act-form")
+    open_first_ticket(page, url)
     page.keyboard.press("e")
     page.keyboard.press("Control+End")
     page.keyboard.type(" We also refunded the difference.")
@@ -120,9 +125,7 @@ def test_edit_and_send(served, page):
 def test_a_double_submit_sends_once(served, page):
     url, client = served
     seed_handoffs(client, 2)
-    sign_in_by_keyboard(page, url)
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#act-form")
+    open_first_ticket(page, url)
     page.locator("#send").dblclick()
     page.wait_for_selector("text=Done: ticket")
     assert len(feedback_rows(client)) == 1
@@ -195,7 +198,7 @@ def test_a_screenshot_of_each_page(served, page, book_copy, tmp_path):
         page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
     page.goto(f"{url}/console/queue")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#act-form")
+    page.wait_for_selector("#message")
     page.screenshot(path=tmp_path / "ticket.png", full_page=True)
     for name in ("login", "queue", "ops", "compare", "ticket"):
         assert (tmp_path / f"{name}.png").stat().st_size > 5_000, name
