@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,8 +113,17 @@ def read_past_tickets(path: Path) -> Iterator[PastTicket | dict[str, Any]]:
 
 def backtest(rulebook: Rulebook, path: Path, against: Rulebook | None = None) -> BacktestReport:
     """Replay every ticket in `path` through `rulebook` (and `against`, when given)."""
+    return backtest_tickets(rulebook, read_past_tickets(path), against)
+
+
+def backtest_tickets(
+    rulebook: Rulebook,
+    tickets: Iterable[PastTicket | dict[str, Any]],
+    against: Rulebook | None = None,
+) -> BacktestReport:
+    """Replay past tickets (a dict is an unreadable one, kept as skipped) through `rulebook`."""
     report = BacktestReport(rulebook.version, other_version=against.version if against else None)
-    for item in read_past_tickets(path):
+    for item in tickets:
         if isinstance(item, dict):
             report.skipped.append(item)
             continue

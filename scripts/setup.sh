@@ -3,6 +3,13 @@
 # machine's disk, and any later range it satisfies installs nothing more (no CUDA download).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The console's browser tests drive Debian's headless Chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium and chromium-driver for the browser tests..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 . .venv/bin/activate

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.errors import Forbidden, RateLimited, Unauthorized
-from service.settings import hash_key
+from service.settings import Settings, hash_key
 from service.state import AppState
 
 
@@ -30,11 +30,11 @@ def _presented_key(request: Request) -> str | None:
     return auth[7:] if auth.lower().startswith("bearer ") else None
 
 
-def _scopes_for(state: AppState, key: str) -> list[str] | None:
+def scopes_for(settings: Settings, key: str) -> list[str] | None:
     """Return the key's scopes, comparing digests in constant time against every configured key."""
     digest = hash_key(key)
     found = None
-    for configured, scopes in state.settings.api_keys.items():
+    for configured, scopes in settings.api_keys.items():
         if hmac.compare_digest(configured, digest):
             found = scopes
     return found
@@ -45,7 +45,7 @@ def authenticate(request: Request, state: AppState) -> tuple[str, list[str]]:
     key = _presented_key(request)
     if not key:
         raise Unauthorized("send an API key in the X-API-Key header (or Authorization: Bearer)")
-    scopes = _scopes_for(state, key)
+    scopes = scopes_for(state.settings, key)
     if scopes is None:
         raise Unauthorized("unknown API key")
     return key, scopes

@@ -16,19 +16,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service import console
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
+from service.db.session import database_outage
 from service.deps import authenticate
 from service.errors import (
     BodyTooLarge,
@@ -60,15 +55,6 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"Retry-After": "60"} if isinstance(exc, RateLimited) else None
     headers = {"Retry-After": "1"} if exc.status == 503 else headers
     return _error(exc.status, exc.code, exc.message, exc.details, headers)
-
-
-def database_outage(exc: SQLAlchemyError) -> bool:
-    """Return whether a database error means "unreachable now" (retry) rather than a bug."""
-    # OperationalError and InterfaceError are what the DB-API (PEP 249) raises for a refused,
-    # lost or timed-out connection; a pool that cannot hand out a connection is one too.
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | DisconnectionError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -276,7 +262,8 @@ def _openapi_with_rulebook(
     feedback = components["FeedbackIn"]["properties"]
     leaves = [path for line in rulebook.topics.lines for path in rulebook.topics.leaf_paths(line)]
     feedback["topic"]["anyOf"][0]["enum"] = leaves
-    feedback["template_id"]["anyOf"][0]["enum"] = sorted(rulebook.templates)
+    for name in ("template_id", "wrong_template_id"):
+        feedback[name]["anyOf"][0]["enum"] = sorted(rulebook.templates)
     return schema
 
 
@@ -300,6 +287,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(feedback.router)
     app.include_router(ops.router)
+    console.install(app, settings)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -19,7 +19,7 @@ def reload_versions(
     Both are loaded and checked against each other (the model's topics must be the rulebook's)
     before either is swapped in.
     """
-    _check_reload_dirs(state, rulebook_dir, bundle_dir)
+    check_reload_dirs(state, rulebook_dir, bundle_dir)
     rulebook = state.rulebooks.current
     if rules:
         try:
@@ -47,8 +47,9 @@ def reload_versions(
     }
 
 
-def _check_reload_dirs(state: AppState, *requested: str | None) -> None:
-    """Refuse a reload from a directory outside AUTOREPLY_RELOAD_ROOTS (any other server path)."""
+def check_reload_dirs(state: AppState, *requested: str | None) -> None:
+    """Refuse a directory outside AUTOREPLY_RELOAD_ROOTS (any other server path): reloads and the
+    console's rulebook comparison read only there."""
     roots = [root.resolve() for root in state.settings.reload_roots]
     for directory in filter(None, requested):
         if not any(Path(directory).resolve().is_relative_to(root) for root in roots):

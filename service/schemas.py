@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -309,17 +309,30 @@ class AutoreplyResponse(BaseModel):
     rulebook_version: str
 
 
+# Why an agent marks a suggestion wrong: a short fixed list, so that the figures can count them.
+# `unsafe` is the costly error: a reply that must never go out automatically (thanks, sarcasm,
+# several problems in one message).
+WrongReason = Literal["wrong_topic", "facts_differ", "wording", "needs_person", "unsafe"]
+WRONG_REASONS: tuple[str, ...] = get_args(WrongReason)
+
+
+# What FeedbackIn._says_something checks, stated for clients: one of these, not null (or true).
+_FEEDBACK_SAYS: list[Any] = [
+    *(
+        {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+        for name in ("template_id", "topic", "csat", "wrong_reason")
+    ),
+    {"required": ["escalated"], "properties": {"escalated": {"const": True}}},
+]
+
+
 class FeedbackIn(BaseModel):
     """What the agent did with a ticket and what the customer thought of the answer."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            # What _says_something checks, stated for clients: one of the three, not null.
-            "anyOf": [
-                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-                for name in ("template_id", "topic", "csat")
-            ],
+            "anyOf": _FEEDBACK_SAYS,
             "examples": [
                 {
                     "ticket_id": "T-100500",
@@ -344,11 +357,30 @@ class FeedbackIn(BaseModel):
     )
     csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1..5")
     agent_id: OneLine | None = Field(None, max_length=128)
+    escalated: StrictBool = Field(
+        False, description="The agent passed the ticket on to a specialist instead of answering"
+    )
+    wrong_template_id: OneLine | None = Field(
+        None,
+        max_length=128,
+        description="A suggested template the agent marked wrong (unset: the decision's best)",
+    )
+    wrong_reason: WrongReason | None = Field(None, description="Why that suggestion was wrong")
+    idempotency_key: OneLine | None = Field(
+        None,
+        min_length=8,
+        max_length=64,
+        description="Feedback sent again with the same key is recorded once (a double click)",
+    )
 
     @model_validator(mode="after")
     def _says_something(self) -> FeedbackIn:
-        if self.template_id is None and self.topic is None and self.csat is None:
-            raise ValueError("feedback needs at least one of template_id, topic or csat")
+        said = (self.template_id, self.topic, self.csat, self.wrong_reason)
+        if all(value is None for value in said) and not self.escalated:
+            raise ValueError(
+                "feedback needs at least one of template_id, topic, csat, wrong_reason or "
+                "escalated: true"
+            )
         return self
 
 

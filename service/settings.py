@@ -8,14 +8,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.rulebook import DEFAULT_ROOT
 
 # The well-known key of the embedded development setup; refused when environment=production.
 DEV_API_KEY = "dev-key-change-me"
-SCOPES = ("suggest", "autoreply", "feedback", "admin")
+SCOPES = ("suggest", "autoreply", "feedback", "admin", "console")
 
 
 class LineMode(StrEnum):
@@ -88,6 +88,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         64 * 1024, ge=1024, description="Request bodies over this size are refused with 413"
     )
+    console_secret: SecretStr | None = Field(
+        None,
+        description="Signs the agent console's session cookies and CSRF tokens (32+ characters); "
+        "unset: a random one per process, so sessions end at restart",
+    )
+    console_session_hours: float = Field(
+        10.0, gt=0, le=24 * 7, description="How long a console login lasts"
+    )
+
+    @field_validator("console_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or not secret.get_secret_value():
+            return None  # an empty variable (compose's default) is unset
+        if len(secret.get_secret_value()) < 32:
+            raise ValueError("console_secret: at least 32 characters")
+        return secret
 
     @field_validator("api_keys")
     @classmethod
@@ -114,13 +131,17 @@ class Settings(BaseSettings):
                 problems.append("the development API key is configured")
             if self.database_url.startswith("sqlite"):
                 problems.append("SQLite is the embedded default; production needs PostgreSQL")
+            console = any("console" in scopes for scopes in self.api_keys.values())
+            if console and self.console_secret is None:
+                # Replicas must agree on it, and a restart must not log every agent out.
+                problems.append("a key has the console scope but CONSOLE_SECRET is unset")
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
 
     def public(self) -> dict[str, Any]:
         """Return the settings safe to show (no keys, no credentials in URLs)."""
-        data = self.model_dump(exclude={"api_keys"})
+        data = self.model_dump(exclude={"api_keys", "console_secret"})
         for name in ("database_url", "redis_url"):
             if data.get(name) and "@" in data[name]:
                 scheme, rest = data[name].split("://", 1)

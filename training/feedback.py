@@ -27,10 +27,14 @@ class _Labels:
     edited: bool = False
     csat: int | None = None
     agents: set[str] = field(default_factory=set)
+    topic_disputed: bool = False  # an agent said the topic was wrong and named no better one
 
     def absorb(self, feedback: Feedback, decision: Decision | None) -> None:
         self.decision = decision or self.decision
         self.topic = feedback.topic or self.topic
+        self.topic_disputed = self.topic is None and (
+            self.topic_disputed or feedback.wrong_reason == "wrong_topic"
+        )
         self.template = feedback.template_id or self.template
         self.edited = feedback.edited or self.edited
         self.csat = feedback.csat if feedback.csat is not None else self.csat
@@ -112,7 +116,9 @@ def export_feedback(
     with sessions() as session:
         for labels in _grouped(session, since):
             record = example(labels, rulebook)
-            if record is None:
+            if labels.topic_disputed:  # the decision's topic would be a label an agent refuted
+                report.skip("topic_disputed")
+            elif record is None:
                 report.skip("no_topic")
             elif problems_of(record, rulebook):
                 report.skip("not_valid_for_the_rulebook")

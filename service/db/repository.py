@@ -166,6 +166,12 @@ def add_feedback(session: Session, *, values: dict[str, Any]) -> Feedback:
     return feedback
 
 
+def get_feedback_by_key(session: Session, *, idempotency_key: str) -> Feedback | None:
+    """Return the feedback row stored under an idempotency key, if any."""
+    query = select(Feedback).where(Feedback.idempotency_key == idempotency_key)
+    return session.scalars(query).first()
+
+
 def get_ticket(session: Session, *, ticket_id: str) -> Ticket | None:
     """Return one stored ticket."""
     return session.get(Ticket, ticket_id)

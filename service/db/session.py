@@ -8,6 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 # A lost database must become a quick 503, not a worker stuck for minutes: connecting, waiting for
@@ -74,3 +82,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """Yield a session inside one transaction: committed on success, rolled back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+def database_outage(exc: SQLAlchemyError) -> bool:
+    """Return whether a database error means "unreachable now" (retry) rather than a bug."""
+    # OperationalError and InterfaceError are what the DB-API (PEP 249) raises for a refused,
+    # lost or timed-out connection; a pool that cannot hand out a connection is one too.
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | DisconnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

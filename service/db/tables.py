@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -51,6 +52,10 @@ class Decision(Base):
     # At most one autoreply decision per ticket: retries and concurrent calls converge on it.
     __table_args__ = (
         UniqueConstraint("autoreply_ticket_id", name="uq_decisions_autoreply_ticket"),
+        # The agent console's queue walks hand-offs newest first, by keyset, with or without a
+        # topic filter: each index hands back rows in page order, so a page never sorts.
+        Index("ix_decisions_queue", "action", "created_at", "id"),
+        Index("ix_decisions_topic_queue", "topic", "action", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -117,6 +122,8 @@ class Feedback(Base):
     """The agent's choice and the customer's CSAT for a ticket: the next training run's labels."""
 
     __tablename__ = "feedback"
+    # One row per idempotency key: a form submitted twice (a double click, a retry) records once.
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_feedback_idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -127,4 +134,8 @@ class Feedback(Base):
     topic: Mapped[str | None] = mapped_column(String(256))
     csat: Mapped[int | None] = mapped_column(Integer)
     agent_id: Mapped[str | None] = mapped_column(String(128))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    wrong_template_id: Mapped[str | None] = mapped_column(String(128))
+    wrong_reason: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -32,7 +32,7 @@ SPLITS = {
         ("riders/lost_items/driver_not_responding", 0.45),
     ]
 }
-KEYS = {"all": DEV_API_KEY, "agent": "agent-key", "system": "system-key"}
+KEYS = {"all": DEV_API_KEY, "agent": "agent-key", "system": "system-key", "console": "console-key"}
 
 
 def headers(key: str = "all") -> dict[str, str]:
@@ -41,9 +41,10 @@ def headers(key: str = "all") -> dict[str, str]:
 
 def make_settings(database_url: str, **overrides) -> Settings:
     keys = {
-        hash_key(KEYS["all"]): ["suggest", "autoreply", "feedback", "admin"],
+        hash_key(KEYS["all"]): ["suggest", "autoreply", "feedback", "admin", "console"],
         hash_key(KEYS["agent"]): ["suggest", "feedback"],
         hash_key(KEYS["system"]): ["autoreply"],
+        hash_key(KEYS["console"]): ["console"],
     }
     return Settings(environment="test", database_url=database_url, api_keys=keys, **overrides)
 
