@@ -215,10 +215,5 @@ def load_rulebook(root: Path = DEFAULT_ROOT) -> Rulebook:
     version = content_version(root, loader.files)
     rulebook = Rulebook(root, version, facts, topics, templates, tuple(rules), tuple(tests))
     loader.coverage(topics, rulebook)
-    if loader.problems.items:
-        raise RulebookError(_unique(loader.problems.items))
+    loader.problems.raise_if_any()
     return rulebook
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    return list(dict.fromkeys(problems))

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rules.errors import Problem
+from rules.errors import Problems
 from rules.facts import suggest
 from rules.yamlsrc import LocDict, LocList, Where, load_located, where_of
 
 ID = re.compile(r"^[a-z0-9_]+$")
 DOTTED_ID = re.compile(r"^[a-z0-9_.-]+$")
-
-
-@dataclass
-class Problems:
-    """Collects every problem found while loading, so all of them are reported together."""
-
-    items: list[Problem] = field(default_factory=list)
-
-    def add(self, where: Where, message: str) -> None:
-        """Record one problem at `where`."""
-        self.items.append(Problem(where.file, where.line, where.column, message))
 
 
 def check_keys(

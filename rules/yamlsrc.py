@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-
-@dataclass(frozen=True)
-class Where:
-    """A 1-based position in a source file."""
-
-    file: str
-    line: int
-    column: int
+from rules.errors import Where
 
 
 class LocStr(str):
