@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rules.conditions import Leaf
-from rules.yamlsrc import Where
+from rules.errors import Where
 
 # One evaluated condition: (the compiled leaf, the value seen, the result; None = fact missing).
 TraceEntry = tuple[Leaf, Any, bool | None]

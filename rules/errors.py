@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Where:
+    """A 1-based position in a source file."""
+
+    file: str
+    line: int
+    column: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,22 @@ class RulebookError(Exception):
         count = len(self.problems)
         head = f"rulebook rejected: {count} problem{'s' if count != 1 else ''}"
         super().__init__("\n".join([head, *(str(p) for p in self.problems)]))
+
+
+@dataclass
+class Problems:
+    """Collects every problem found while loading, so all of them are reported together."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, where: Where, message: str) -> None:
+        """Record one problem at `where`."""
+        self.items.append(Problem(where.file, where.line, where.column, message))
+
+    def raise_if_any(self) -> None:
+        """Raise RulebookError listing each distinct problem once, if any was recorded."""
+        if self.items:
+            raise RulebookError(list(dict.fromkeys(self.items)))
 
 
 class ConditionSyntaxError(ValueError):

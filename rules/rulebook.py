@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from rules.engine import Match, Rule, evaluate_rules
+from rules.errors import Where
 from rules.facts import FactSchema
 from rules.templates import Template
 from rules.topics import TopicTree
-from rules.yamlsrc import Where
 
 DEFAULT_ROOT = Path(__file__).parent / "book"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rules.yamlsrc import Where
+from rules.errors import Where
 
 LOCALES = ("ru", "en")
 
