@@ -44,8 +44,11 @@ REASONS: tuple[str, ...] = (
     "guard_not_actionable",
     "guard_untrained",
 )
-ThresholdSource = Literal["own", "parent", "line"]
-THRESHOLD_SOURCES: tuple[ThresholdSource, ...] = ("own", "parent", "line")
+ThresholdSource = Literal["own", "parent", "line", "global"]
+THRESHOLD_SOURCES: tuple[ThresholdSource, ...] = ("own", "parent", "line", "global")
+# The threshold node that pools every line's evidence: the last back-off, for a line too thin to
+# show its own error rate (the drivers line of the corpus: ~300 validation tickets decide).
+ALL_LINES = "*"
 
 # How many leaves a prediction carries: enough to cover nearly all the probability, so that a
 # template's probability misses at most this much mass, and at most MAX_CANDIDATES of them.
@@ -141,7 +144,8 @@ def reply_options(
 def resolve_threshold(
     anchor: str, thresholds: Mapping[str, float | None]
 ) -> tuple[float | None, ThresholdSource | None]:
-    """Return the threshold for a decision anchored on `anchor`: its own, a parent's, the line's."""
+    """Return the threshold for a decision anchored on `anchor`: its own, a parent's, the line's,
+    or the one fitted on every line together."""
     parts = anchor.split("/")
     for depth in range(len(parts), 0, -1):
         value = thresholds.get("/".join(parts[:depth]))
@@ -150,7 +154,8 @@ def resolve_threshold(
                 "own" if depth == len(parts) else "line" if depth == 1 else "parent"
             )
             return value, source
-    return None, None
+    pooled = thresholds.get(ALL_LINES)
+    return (pooled, "global") if pooled is not None else (None, None)
 
 
 def decision_confidence(

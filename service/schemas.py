@@ -245,8 +245,9 @@ class ConfidenceOut(BaseModel):
     leaves: list[str] = Field(description="Those leaves, most probable first (the anchor)")
     margin: float = Field(description="Its lead over the next outcome")
     threshold: float | None = Field(description="The autoreply threshold that applies (None: none)")
-    threshold_source: Literal["own", "parent", "line"] | None = Field(
-        description="Whose threshold: the anchor leaf's own, an ancestor's, or the line's"
+    threshold_source: Literal["own", "parent", "line", "global"] | None = Field(
+        description="Whose threshold: the anchor leaf's own, an ancestor's, the line's, or the "
+        "one fitted on every line together"
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from models.abstention import AbstentionPolicy
+from models.abstention import ALL_LINES, AbstentionPolicy
 from models.prediction import Prediction
 from models.runtime import build_prediction, calibrated_guard, load_classifier
 from models.spec import ModelSpec
@@ -25,7 +25,13 @@ from training.args import EvalArguments
 from training.data import Example
 from training.infer import Outputs
 from training.replay import Outcome, plot_curve, replay, summarize
-from training.thresholds import Evidence, RiskTargets, fit_actionable_floor, fit_thresholds
+from training.thresholds import (
+    Evidence,
+    RiskTargets,
+    fit_actionable_floor,
+    fit_threshold,
+    fit_thresholds,
+)
 
 REPORT_JSON, REPORT_PNG = "decisions.json", "decisions.png"
 
@@ -99,11 +105,18 @@ def fit_policy(
         **defaults,
     )
     thresholds: dict[str, dict[str, Any]] = {}
+    pooled: list[Outcome] = []
     for line, leaves in spec.lines.items():
         if line not in predictions:
             continue
         outcomes = replay(rows[line], predictions[line], rulebook, policy)
         thresholds.update(fit_thresholds(leaves, evidence(outcomes), targets_of(args)))
+        pooled += outcomes
+    if len(predictions) > 1:  # one line: its own entry already pools everything
+        every = evidence(pooled)
+        thresholds[ALL_LINES] = fit_threshold(
+            every.confidence, every.error, every.unsafe, targets_of(args)
+        )
     return FittedPolicy(thresholds, defaults)
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from models.abstention import (
+    ALL_LINES,
     REASONS,
     AbstentionPolicy,
     ReplyOption,
@@ -80,6 +81,12 @@ def test_threshold_backs_off_from_the_leaf_to_its_parent_then_to_the_line():
     assert resolve_threshold(OVER, thresholds) == (0.7, "parent")
     assert resolve_threshold(THANKS, thresholds) == (0.6, "line")
     assert resolve_threshold("drivers/account/blocked", thresholds) == (None, None)
+
+
+def test_a_line_without_a_threshold_backs_off_to_the_one_pooled_over_every_line():
+    thresholds = {"riders": 0.6, "drivers": None, ALL_LINES: 0.8}
+    assert resolve_threshold("drivers/account/blocked", thresholds) == (0.8, "global")
+    assert resolve_threshold(THANKS, thresholds) == (0.6, "line")
 
 
 def test_reasons_accumulate_and_stay_in_the_fixed_vocabulary(policy):

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from models.abstention import ALL_LINES
 from models.bundle import check_against_topics, load_bundle
 from rules.loader import load_rulebook
 from tests.models.helpers import quick_bundle as build_quick_bundle
@@ -49,9 +50,12 @@ def test_metrics_cover_lines_languages_guard_baseline_and_tokens(bundle):
 def test_every_topic_node_has_a_threshold_entry_with_its_evidence(bundle):
     leaves = {leaf for line in bundle.lines for leaf in bundle.leaf_paths(line)}
     nodes = {"/".join(leaf.split("/")[:depth]) for leaf in leaves for depth in (1, 2)}
-    assert set(bundle.thresholds) == leaves | nodes
+    assert set(bundle.thresholds) == leaves | nodes | {ALL_LINES}
     for entry in bundle.threshold_evidence.values():
         assert entry["support"] >= 0 and "accepted" in entry
+    # the last back-off pools every line's evidence
+    pooled = bundle.threshold_evidence[ALL_LINES]["support"]
+    assert pooled == sum(bundle.threshold_evidence[line]["support"] for line in bundle.lines)
     # 6 validation tickets per leaf can never show a 3% error rate (77 are needed with none
     # wrong), and this corpus has no agent templates to judge a reply against.
     assert all(bundle.thresholds[leaf] is None for leaf in leaves)
