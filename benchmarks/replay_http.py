@@ -1,0 +1,100 @@
+"""The decision figures through HTTP: every ticket of a split sent to `POST /v1/autoreply`.
+
+    autoreply serve --port 8010 &          # AUTOREPLY_BUNDLE_DIR=... on a fresh database
+    python benchmarks/replay_http.py --url http://127.0.0.1:8010 --split var/corpus/test.jsonl
+
+Each ticket goes out as the ticket system sends it (its own customer id, so promo caps do not
+interfere); the response's action, reasons, template and confidence are judged against the
+agent's template with the same figures as `autoreply evaluate` (`training.replay.summarize`):
+coverage, agreement, unsafe replies, per line and language, and the guard's recall. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service.settings import DEV_API_KEY
+from training.args import DataArguments
+from training.data import Example, read_examples
+from training.replay import Outcome, reference_of, summarize
+
+
+def outcome(example: Example, body: dict[str, Any]) -> Outcome:
+    """Return the replay outcome of one HTTP answer, beside what the agent did."""
+    confidence = body.get("confidence") or {}
+    leaves = confidence.get("leaves") or [None]
+    reply = body.get("reply") or {}
+    return Outcome(
+        id=example.id or "",
+        text=example.text,
+        line=example.line,
+        locale=example.locale,
+        topic=example.label,
+        guard=example.guard,
+        reference=reference_of(example, True),
+        action=body["action"],
+        reasons=tuple(body["reasons"]),
+        sent=reply.get("template_id") or confidence.get("template_id"),
+        prob=float(confidence.get("prob") or 0.0),
+        anchor=leaves[0],
+        threshold=confidence.get("threshold"),
+        source=confidence.get("threshold_source"),
+        blocked=False,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--split", type=Path, default=Path("var/corpus/test.jsonl"))
+    parser.add_argument("--key", default=DEV_API_KEY)
+    parser.add_argument("--limit", type=int, default=0, help="first N tickets only (0 = all)")
+    args = parser.parse_args()
+    examples = read_examples(args.split, DataArguments(), "corpus")
+    if args.limit:
+        examples = examples[: args.limit]
+    outcomes, failures = [], 0
+    with httpx.Client(base_url=args.url, headers={"X-API-Key": args.key}, timeout=30) as client:
+        for i, example in enumerate(examples):
+            ticket_id = f"http-{example.id or i}"
+            answer = client.post(
+                "/v1/autoreply",
+                json={
+                    "id": ticket_id,
+                    "line": example.line,
+                    "locale": example.locale,
+                    "customer_id": ticket_id,
+                    "text": example.text,
+                    "dialogue": list(example.dialogue or ()),
+                    "facts": example.facts or {},
+                },
+            )
+            if answer.status_code != 200:
+                failures += 1
+                continue
+            outcomes.append(outcome(example, answer.json()))
+    report = summarize(outcomes)
+    print(
+        json.dumps(
+            {
+                "tickets": len(examples),
+                "http_failures": failures,
+                "overall": report["overall"],
+                "by_locale": report["by_locale"],
+                "by_line": report["by_line"],
+                "guard_recall": report["guard_recall"],
+                "threshold_sources": report["threshold_sources"],
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
