@@ -115,6 +115,7 @@ def run(config: Config) -> Path:
         return out_dir
     history, valid_out, test_out = trained
     # --- evaluate --------------------------------------------------------------------------
+    log.info("calibrating and fitting the autoreply thresholds on validation...")
     evaluation = evaluate_outputs(spec, valid_out, test_out, eargs)
     rulebook = load_rulebook(Path(dargs.rulebook)) if dargs.rulebook else None
     fitted = fit_policy(
@@ -122,6 +123,8 @@ def run(config: Config) -> Path:
         output_rows(valid_out, splits.valid), rulebook, actionable_leaves(labels.snapshot), eargs,
     )  # fmt: skip
     evaluation.thresholds = fitted.thresholds
+    if eargs.baseline:
+        log.info("training the TF-IDF baseline beside it (a minute or two)...")
     evaluation.metrics.update(
         test_source=splits.test_source,
         tokens=token_stats(text_encoder, splits.test),
@@ -138,10 +141,12 @@ def run(config: Config) -> Path:
     # --- save ------------------------------------------------------------------------------
     title = f"Topic model ({'quick' if targs.quick else 'fine-tune'}) on {dargs.data_dir}"
     reporter = (lambda d, m: write_report(d, m, evaluation.plots, title)) if eargs.report else None
+    log.info("writing the bundle: ONNX export, int8 quantisation, parity check...")
     path = write_bundle(
         out_dir, network.cpu(), encoder_dir, labels.snapshot, evaluation,
         _manifest(config, splits, labels, fitted.policy), _parity_sample(splits.valid), reporter,
     )  # fmt: skip
+    log.info("replaying the test split through the service's decision code...")
     _report_decisions(path, splits.test, rulebook, eargs)
     shutdown(ctx)
     log.info("bundle written to %s in %.0f s", path, time.time() - started)

@@ -1,6 +1,7 @@
 """Training config: one flat JSON, overrides on top, unknown keys and wrong types refused."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,9 @@ def test_added_word_pieces_with_frozen_embeddings_are_refused_with_the_fix():
     with pytest.raises(ConfigError, match="vocab_pieces"):
         load_config(None, {"vocab_pieces": 4000, "quick": True})
     assert load_config(None, {"vocab_pieces": 4000}).model.vocab_pieces == 4000
+
+
+@pytest.mark.parametrize("path", sorted(Path("training/configs").glob("*.json")), ids=str)
+def test_every_shipped_config_loads(path):
+    config = load_config(path)
+    assert config.data.data_dir and config.train.freeze_layers >= 0
