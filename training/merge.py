@@ -42,9 +42,12 @@ def write_rows(path: Path, rows: Iterable[Row]) -> int:
 
 
 def as_label(row: Row) -> Row:
-    """Return a feedback row as a training label: an escalation teaches its topic, no template."""
+    """Return a feedback row as a training label: an escalation teaches its topic, no template;
+    a template the agent chose over the model's suggestion is the reply to learn (sent)."""
     if row.get("agent_action") == "escalated":
         return {**row, "template": None}
+    if row.get("agent_action") == "other_template":
+        return {**row, "agent_action": "sent"}
     return row
 
 

@@ -23,12 +23,13 @@ def test_feedback_is_merged_labelled_deduplicated_and_held_out_in_time_order(tmp
         row("TEST text"),  # repeats the frozen test set: never trained on
         row("new 1"),
         row("new 1", topic="riders/e/f"),  # the later label wins
-        row("new 2"),
+        row("new 2", action="other_template"),
     ]
     counts = merge_feedback(base, feedback, tmp_path / "out", holdout=0.25)
     train = {r["text"]: r for r in read_rows(tmp_path / "out" / "train.jsonl")}
     holdout = [r["text"] for r in read_rows(tmp_path / "out" / "holdout.jsonl")]
-    assert holdout == ["new 2"]
+    assert holdout == ["new 2"]  # the agent's choice over the model's is the reply to learn
+    assert read_rows(tmp_path / "out" / "holdout.jsonl")[0]["agent_action"] == "sent"
     assert set(train) == {"old text", "relabel me", "escalated one", "new 1"}
     assert train["relabel me"]["topic"] == "riders/c/d" and train["new 1"]["topic"] == "riders/e/f"
     assert train["escalated one"]["template"] is None
