@@ -31,7 +31,7 @@ from training.feedback import export_feedback
 from training.gate import Gate, Verdict, decide
 from training.joblock import job_lock
 from training.main import cli_overrides, run
-from training.merge import HOLDOUT_FILE, merge_feedback
+from training.merge import HOLDOUT_FILE, merge_feedback, read_rows
 from training.promotion import bundle_facts, promote
 
 log = logging.getLogger("training")
@@ -135,13 +135,9 @@ def _judge(
         return Verdict(False, [f"refused before evaluation: {exc}"], []), {}
     reports: dict[str, dict[str, Any]] = {champion: {}, challenger: {}}
     for name, file in SETS.items():
-        examples = (
-            read_examples(data_dir / file, DataArguments(), "")
-            if (data_dir / file).is_file()
-            else []
-        )
-        if not examples:
+        if not read_rows(data_dir / file):  # no feedback held out: the frozen set alone
             continue
+        examples = read_examples(data_dir / file, DataArguments(), "")
         for version in reports:
             path = job.registry.path(version)
             reports[version][name] = evaluate_bundle(path, examples, job.rulebook)
