@@ -1,8 +1,8 @@
 """The `autoreply` command line: one entry point for everything a person runs.
 
 A serving install (`pip install .`, the API image) has no `training` package: it gets the
-serving commands (serve, db, rules); a full install (`.[train]`) adds data, train, evaluate
-and bundles.
+serving commands (serve, db, rules); a full install (`.[train]`) adds data, train, evaluate,
+retrain and bundles.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ if find_spec("training") is not None:
     from cli.bundles import bundles_app
     from cli.data import data_app
     from cli.evaluate import evaluate
+    from cli.retrain import retrain
     from cli.train import EPILOG, train
 
     app.add_typer(data_app, name="data")
     app.add_typer(bundles_app, name="bundles")
     app.command("train", epilog=EPILOG)(train)
     app.command("evaluate")(evaluate)
+    app.command("retrain")(retrain)

@@ -1,18 +1,116 @@
-"""`autoreply bundles ...`: carry a model bundle home from a lent GPU machine (pack, unpack)."""
+"""`autoreply bundles ...`: the registry (add, list, promote, rollback) and carrying a bundle home
+from a lent GPU machine (pack, unpack)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.common import fail, print_json
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from models.registry import Registry
+
 bundles_app = typer.Typer(
-    help="Model bundles: pack one on a lent GPU machine, unpack it here.", no_args_is_help=True
+    help="Model bundles: the registry the service serves from; pack one on a lent GPU machine, "
+    "unpack it here.",
+    no_args_is_help=True,
 )
+RegistryOpt = Annotated[
+    Path,
+    typer.Option(
+        "--registry", envvar="AUTOREPLY_REGISTRY", help="Registry directory (holds `current`)."
+    ),
+]
+DEFAULT_REGISTRY = Path("var/bundles")
+ActorOpt = Annotated[str, typer.Option(help="Who or what acts (recorded in the history).")]
+DEFAULT_ACTOR = "cli"
+
+
+def with_registry(
+    registry: Path, command: str, act: Callable[[sessionmaker[Session], Registry], Any]
+) -> Any:
+    """Run `act` on the registry and AUTOREPLY_DATABASE_URL (migrated); refusals exit 2."""
+    from models.bundle import BundleError
+    from models.registry import Registry, RegistryError
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, make_session_factory
+    from service.settings import Settings
+
+    url = Settings().database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        return act(make_session_factory(engine), Registry(registry))
+    except (BundleError, RegistryError) as exc:
+        raise fail(f"autoreply bundles {command}: {exc}") from None
+    finally:
+        engine.dispose()
+
+
+@bundles_app.command("list")
+def list_bundles(registry: RegistryOpt = DEFAULT_REGISTRY) -> None:
+    """Print the registered versions, which one is current, and each one's history."""
+    from training.promotion import listing
+
+    print_json(with_registry(registry, "list", listing))
+
+
+@bundles_app.command("add")
+def add(
+    bundle_dir: Annotated[
+        Path, typer.Argument(help="A bundle to register.", exists=True, file_okay=False)
+    ],
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+    actor: ActorOpt = DEFAULT_ACTOR,
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "registered by hand",
+) -> None:
+    """Copy a bundle into the registry as `<registry>/<version>/`, read-only; print its version."""
+    from training.promotion import register
+
+    version = with_registry(
+        registry, "add", lambda s, r: register(s, r, bundle_dir, actor=actor, reason=reason)
+    )
+    print_json({"version": version, "path": str(registry / version)})
+
+
+@bundles_app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="A registered version (see `bundles list`).")],
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+    actor: ActorOpt = DEFAULT_ACTOR,
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "promoted by hand",
+) -> None:
+    """Point `current` at VERSION (atomically) and record it; services follow on reload/watch."""
+    from training.promotion import promote as promote_version
+
+    with_registry(
+        registry,
+        "promote",
+        lambda s, r: promote_version(s, r, version, actor=actor, reason=reason),
+    )
+    print_json({"current": version})
+
+
+@bundles_app.command("rollback")
+def rollback(
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+    actor: ActorOpt = DEFAULT_ACTOR,
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "rolled back by hand",
+) -> None:
+    """Point `current` back at the champion before the current one, and record it."""
+    from training.promotion import rollback as roll_back
+
+    old, new = with_registry(
+        registry, "rollback", lambda s, r: roll_back(s, r, actor=actor, reason=reason)
+    )
+    print_json({"from": old, "current": new})
 
 
 @bundles_app.command("pack")

@@ -36,6 +36,7 @@ from service.errors import (
 from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
+from service.watch import pointer_lifespan
 
 log = logging.getLogger("autoreply")
 # Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
@@ -281,6 +282,7 @@ def create_app(
         version="0.1.0",
         description="Suggest replies to support agents and answer tickets automatically when "
         "confident and allowed. Authenticate with an API key in `X-API-Key`.",
+        lifespan=pointer_lifespan(state),
     )
     app.state.autoreply = state
     app.openapi = partial(_openapi_with_rulebook, app.openapi, state)  # type: ignore[method-assign]

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     )
     rulebook_dir: Path = DEFAULT_ROOT
     bundle_dir: Path = Path("var/bundles/current")
+    bundle_watch_s: float = Field(
+        0.0, ge=0, description="Seconds between checks of where bundle_dir points (0: never)"
+    )
     backend: str = "onnx-int8"
     inference_threads: int | None = None
     inference_lanes: int = Field(

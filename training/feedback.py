@@ -46,6 +46,7 @@ class ExportReport:
 
     written: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # "<ticket>: what", for refused records
 
     def skip(self, reason: str) -> None:
         """Count one ticket left out for `reason`."""
@@ -120,8 +121,9 @@ def export_feedback(
                 report.skip("topic_disputed")
             elif record is None:
                 report.skip("no_topic")
-            elif problems_of(record, rulebook):
+            elif problems := problems_of(record, rulebook):
                 report.skip("not_valid_for_the_rulebook")
+                report.problems += problems
             else:
                 out.write(record.to_json() + "\n")
                 report.written += 1

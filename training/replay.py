@@ -203,6 +203,8 @@ def figures(outcomes: Iterable[Outcome], delta: float = 0.1) -> dict[str, Any]:
         "replies": len(replies),
         "coverage": _share(len(answered), len(answerable)),
         "agreement": _share(agreed, len(answered)),
+        # The best template against the agent's, whatever the threshold: what the model knows.
+        "accuracy": _share(sum(o.sent == o.reference for o in answerable), len(answerable)),
         "unsafe": unsafe,
         "unsafe_rate": _share(unsafe, len(replies)),
         "wrong": len(answered) - agreed,

@@ -139,3 +139,21 @@ class Feedback(Base):
     wrong_reason: Mapped[str | None] = mapped_column(String(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class BundleHistory(Base):
+    """One event in a model bundle's life in the registry: registered, promoted, rejected, rolled
+    back; with the data it was trained on, its figures, the gate's verdict, who and why."""
+
+    __tablename__ = "bundle_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(128), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    data_fingerprint: Mapped[dict[str, Any]]
+    data_cutoff: Mapped[datetime | None]
+    metrics: Mapped[dict[str, Any]]
+    gate: Mapped[dict[str, Any] | None]
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -117,3 +117,20 @@ def tiny_bundle(base: Path) -> Path:
             baseline=False,
         )
     return _BUNDLES["tiny"]
+
+
+def bundle_variant(bundle: Path, out: Path, threshold: float) -> Path:
+    """Return a copy of `bundle` with every leaf threshold set to `threshold`: a valid bundle with
+    another version id, in milliseconds (for registry tests)."""
+    from models.bundle import MANIFEST, write_manifest
+
+    shutil.copytree(bundle, out)
+    out.chmod(0o755)
+    path = out / "thresholds.json"
+    data = json.loads(path.read_text())
+    for entry in data["topics"].values():
+        entry["threshold"] = threshold
+    path.write_text(json.dumps(data))
+    manifest = json.loads((out / MANIFEST).read_text())
+    write_manifest(out, {k: v for k, v in manifest.items() if k not in ("version", "files")})
+    return out

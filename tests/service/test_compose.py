@@ -15,7 +15,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 def test_services_and_health_checks():
     services = COMPOSE["services"]
-    assert set(services) == {"api", "postgres", "redis", "prometheus"}
+    assert set(services) == {"api", "postgres", "redis", "prometheus", "retrain"}
     for name in ("api", "postgres", "redis"):
         assert services[name]["healthcheck"]["test"], name
     assert services["api"]["depends_on"] == {
@@ -61,3 +61,11 @@ def test_compose_config_passes():
     assert (
         COMPOSE["services"]["api"]["build"] == "."
     )  # no compose binary here: the structure checks above stand
+
+
+def test_the_retrain_job_runs_on_a_profile_against_postgres_and_the_bundles_volume():
+    job = COMPOSE["services"]["retrain"]
+    assert job["profiles"] == ["retrain"] and "retrain" in job["command"]
+    assert job["environment"]["AUTOREPLY_DATABASE_URL"].endswith("@postgres:5432/autoreply")
+    assert job["volumes"] == ["./var/bundles:/bundles"] and "/bundles" in job["command"]
+    assert COMPOSE["services"]["api"]["environment"]["AUTOREPLY_BUNDLE_DIR"] == "/bundles/current"

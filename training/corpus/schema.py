@@ -63,7 +63,10 @@ def problems_of(record: TicketRecord, rulebook: Rulebook) -> list[str]:
         (record.topic.startswith(record.line + "/"), "topic outside its line"),
         (record.label == record.topic, "label differs from topic"),
         (record.guard in GUARD_CLASSES, f"guard {record.guard!r}"),
-        (record.template is None or record.template in rulebook.templates, "unknown template"),
+        (
+            record.template is None or record.template in rulebook.templates,
+            f"unknown template {record.template!r}",
+        ),
         (record.agent_action in AGENT_ACTIONS, f"agent_action {record.agent_action!r}"),
         (record.template is not None or record.agent_action == "escalated", "no template sent"),
         (record.csat is None or record.csat in range(1, 6), f"csat {record.csat!r}"),

@@ -1,0 +1,44 @@
+"""The pointer watch: a moved `current` symlink is reloaded once, a still one never."""
+
+from __future__ import annotations
+
+import time
+
+from service.watch import PointerWatch
+
+
+def registry_with_pointer(tmp_path):
+    for name in ("v1", "v2"):
+        (tmp_path / "reg" / name).mkdir(parents=True)
+    pointer = tmp_path / "reg" / "current"
+    pointer.symlink_to("v1")
+    return pointer
+
+
+def move(pointer, version: str) -> None:
+    fresh = pointer.with_name(".current.new")
+    fresh.symlink_to(version)
+    fresh.replace(pointer)
+
+
+def test_a_moved_pointer_swaps_the_model_once(make_client, tmp_path):
+    pointer = registry_with_pointer(tmp_path)
+    state = make_client(bundle_dir=pointer).app.state.autoreply
+    watch, before = PointerWatch(state), state.models.current
+    assert watch.check() is None and state.models.current is before
+    move(pointer, "v2")
+    assert watch.check() == "fake-1" and state.models.current is not before
+    after = state.models.current
+    assert watch.check() is None and state.models.current is after
+
+
+def test_the_running_app_follows_the_pointer_when_the_setting_asks(make_client, tmp_path):
+    pointer = registry_with_pointer(tmp_path)
+    with make_client(bundle_dir=pointer, bundle_watch_s=0.02) as client:
+        state = client.app.state.autoreply
+        before = state.models.current
+        move(pointer, "v2")
+        deadline = time.monotonic() + 5
+        while state.models.current is before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state.models.current is not before

@@ -1,0 +1,105 @@
+"""Promote, roll back and list registry bundles, with every step written to the history table.
+
+The pointer moves only after the history row is flushed, and the row is committed only after the
+pointer moved: a failure in between leaves neither (the transaction rolls back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.bundle import load_bundle
+from models.registry import Registry, RegistryError
+from service.db.history import (
+    PROMOTED,
+    REGISTERED,
+    ROLLED_BACK,
+    BundleEvent,
+    champion_chain,
+    event_summary,
+    list_events,
+    record_event,
+)
+
+
+def bundle_facts(registry: Registry, version: str) -> dict[str, Any]:
+    """Return the history fields a bundle carries itself: data fingerprint and a metrics summary."""
+    bundle = load_bundle(registry.path(version), verify_hashes=False)
+    summary = {k: bundle.metrics[k] for k in ("overall", "decisions") if k in bundle.metrics}
+    return {"data_fingerprint": bundle.data_fingerprint, "metrics": summary}
+
+
+def register(
+    sessions: sessionmaker[Session], registry: Registry, bundle_dir: Any, *, actor: str, reason: str
+) -> str:
+    """Copy a bundle into the registry, record it, and return its version."""
+    version = registry.add(bundle_dir)
+    with sessions.begin() as session:
+        record_event(
+            session,
+            event=BundleEvent(
+                version, REGISTERED, actor, reason, **bundle_facts(registry, version)
+            ),
+        )
+    return version
+
+
+def promote(
+    sessions: sessionmaker[Session],
+    registry: Registry,
+    version: str,
+    *,
+    actor: str,
+    reason: str,
+    gate: dict[str, Any] | None = None,
+) -> None:
+    """Point `current` at `version` and record who promoted it and why."""
+    facts = bundle_facts(registry, version)
+    with sessions.begin() as session:
+        record_event(
+            session, event=BundleEvent(version, PROMOTED, actor, reason, gate=gate, **facts)
+        )
+        registry.point(version)
+
+
+def rollback(
+    sessions: sessionmaker[Session], registry: Registry, *, actor: str, reason: str
+) -> tuple[str, str]:
+    """Restore the champion before the current one; return (from version, to version)."""
+    with sessions.begin() as session:
+        chain = champion_chain(session)
+        now = registry.current()
+        if len(chain) < 2 or chain[-1] != now:
+            raise RegistryError(
+                f"nothing to roll back to: the history's champions are {chain or 'none'} and "
+                f"`current` names {now}; promote a version by name instead"
+            )
+        target = chain[-2]
+        why = f"rolled back from {now}: {reason}"
+        record_event(
+            session,
+            event=BundleEvent(target, ROLLED_BACK, actor, why, **bundle_facts(registry, target)),
+        )
+        registry.point(target)
+    return now, target
+
+
+def listing(sessions: sessionmaker[Session], registry: Registry) -> dict[str, Any]:
+    """Return the registered versions (current marked) and each one's history."""
+    current = registry.current()
+    with sessions() as session:
+        events = [event_summary(row) for row in list_events(session)]
+    return {
+        "registry": str(registry.root),
+        "current": current,
+        "versions": [
+            {
+                "version": v,
+                "current": v == current,
+                "history": [e for e in events if e["version"] == v],
+            }
+            for v in registry.versions()
+        ],
+    }
