@@ -3,15 +3,9 @@
 import pytest
 import torch
 
-from models.network import TopicNetwork
-from models.spec import ModelSpec
-from models.textenc import TextEncoder
-from tests.models.helpers import tiny_encoder, write_corpus
-from training.args import DataArguments, TrainArguments
+from training.args import TrainArguments
 from training.checkpoint import Checkpointer
-from training.data import load_splits
 from training.distributed import DistContext
-from training.features import build_label_space, featurize
 from training.infer import run_network, token_inputs
 from training.loop import FineTuner
 
@@ -20,23 +14,6 @@ CPU = DistContext(rank=0, world=1, local_rank=0, device=torch.device("cpu"))
 
 class Crash(Exception):
     pass
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("loop")
-    encoder_dir = tiny_encoder(root / "encoder")
-    splits = load_splits(DataArguments(data_dir=str(write_corpus(root / "corpus", per_leaf=2))), 0)
-    labels = build_label_space(splits, "rules/book")
-    text_encoder = TextEncoder.from_dir(encoder_dir, 32)
-
-    def make(**spec_args):
-        spec = ModelSpec(lines=labels.lines, max_length=32, **spec_args)
-        torch.manual_seed(0)
-        network = TopicNetwork.from_encoder_dir(spec, encoder_dir)
-        return network, featurize(splits.train, text_encoder, spec)
-
-    return make, text_encoder.pad_id
 
 
 def args(**values):
@@ -63,8 +40,10 @@ def counting_validator(crash_on=None, calls=None):
         ({"design": "conditional", "task_layers": 1}, {"bf16": "true"}),
     ],
 )
-def test_training_steps_change_weights_and_heads_predict(setup, tmp_path, spec_args, train_args):
-    make, pad = setup
+def test_training_steps_change_weights_and_heads_predict(
+    tiny_networks, tmp_path, spec_args, train_args
+):
+    make, pad = tiny_networks
     network, train = make(**spec_args)
     before = {k: v.clone() for k, v in network.state_dict().items()}
     tuner = FineTuner(
@@ -91,8 +70,8 @@ def test_training_steps_change_weights_and_heads_predict(setup, tmp_path, spec_a
     )
 
 
-def test_early_stopping_keeps_the_best_weights(setup, tmp_path):
-    make, pad = setup
+def test_early_stopping_keeps_the_best_weights(tiny_networks, tmp_path):
+    make, pad = tiny_networks
     network, train = make()
     scores = iter([1.0, 0.5, 0.4, 0.3])
     tuner = FineTuner(
@@ -108,8 +87,8 @@ def test_early_stopping_keeps_the_best_weights(setup, tmp_path):
     assert state.stopped_early and state.step == 3 and state.best == 1.0
 
 
-def test_resume_continues_exactly_where_the_crash_left_off(setup, tmp_path):
-    make, pad = setup
+def test_resume_continues_exactly_where_the_crash_left_off(tiny_networks, tmp_path):
+    make, pad = tiny_networks
     network, train = make()
     FineTuner(
         network,
@@ -149,8 +128,8 @@ def test_resume_continues_exactly_where_the_crash_left_off(setup, tmp_path):
         assert torch.allclose(value, reference[key], atol=1e-6), key
 
 
-def test_a_checkpoint_of_another_run_is_not_resumed(setup, tmp_path):
-    make, pad = setup
+def test_a_checkpoint_of_another_run_is_not_resumed(tiny_networks, tmp_path):
+    make, pad = tiny_networks
     network, train = make()
     FineTuner(
         network,

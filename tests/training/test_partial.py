@@ -4,15 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.network import TopicNetwork
-from models.spec import ModelSpec
-from models.textenc import TextEncoder
-from tests.models.helpers import tiny_encoder, write_corpus
-from training.args import DataArguments, TrainArguments
+from training.args import TrainArguments
 from training.checkpoint import Checkpointer
-from training.data import load_splits
 from training.distributed import DistContext
-from training.features import build_label_space, featurize
 from training.infer import run_model, run_network
 from training.loop import FineTuner
 from training.partial import (
@@ -27,26 +21,9 @@ from training.partial import (
 CPU = DistContext(rank=0, world=1, local_rank=0, device=torch.device("cpu"))
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("partial")
-    encoder_dir = tiny_encoder(root / "encoder")  # two layers
-    splits = load_splits(DataArguments(data_dir=str(write_corpus(root / "corpus", per_leaf=2))), 0)
-    labels = build_label_space(splits, "rules/book")
-    text_encoder = TextEncoder.from_dir(encoder_dir, 32)
-
-    def make(**spec_args):
-        spec = ModelSpec(lines=labels.lines, max_length=32, **spec_args)
-        torch.manual_seed(0)
-        network = TopicNetwork.from_encoder_dir(spec, encoder_dir)
-        return network, featurize(splits.train, text_encoder, spec)
-
-    return make, text_encoder.pad_id
-
-
 @pytest.mark.parametrize("frozen", [0, 1, 2])
-def test_cached_bottom_and_top_compute_what_the_whole_network_does(setup, frozen):
-    make, pad = setup
+def test_cached_bottom_and_top_compute_what_the_whole_network_does(tiny_networks, frozen):
+    make, pad = tiny_networks
     network, train = make(design="conditional", task_layers=1)
     network.eval()
     states = compute_states(network, train, frozen, pad, CPU.device)
@@ -61,16 +38,16 @@ def test_cached_bottom_and_top_compute_what_the_whole_network_does(setup, frozen
         assert split[line].indices == out.indices
 
 
-def test_states_keep_each_text_unpadded(setup):
-    make, pad = setup
+def test_states_keep_each_text_unpadded(tiny_networks):
+    make, pad = tiny_networks
     network, train = make()
     states = compute_states(network, train, 1, pad, CPU.device)
     assert len(states) == len(train)
     assert [len(states.row(i)) for i in range(len(train))] == train.lengths()
 
 
-def test_training_the_top_leaves_the_frozen_bottom_untouched(setup, tmp_path):
-    make, pad = setup
+def test_training_the_top_leaves_the_frozen_bottom_untouched(tiny_networks, tmp_path):
+    make, pad = tiny_networks
     network, train = make()
     freeze_bottom(network, 1)
     states = cached_states(network, train, 1, pad, CPU.device, tmp_path, "tiny")
@@ -93,8 +70,8 @@ def test_training_the_top_leaves_the_frozen_bottom_untouched(setup, tmp_path):
     )
 
 
-def test_the_state_cache_is_reused_and_keyed_by_the_layer_count(setup, tmp_path):
-    make, pad = setup
+def test_the_state_cache_is_reused_and_keyed_by_the_layer_count(tiny_networks, tmp_path):
+    make, pad = tiny_networks
     network, train = make()
     first = cached_states(network, train, 1, pad, CPU.device, tmp_path, "tiny")
     files = sorted(tmp_path.glob("states-*.npz"))
@@ -106,8 +83,8 @@ def test_the_state_cache_is_reused_and_keyed_by_the_layer_count(setup, tmp_path)
     assert len(list(tmp_path.glob("states-*.npz"))) == 2
 
 
-def test_freezing_more_layers_than_the_encoder_has_is_refused(setup):
-    make, _ = setup
+def test_freezing_more_layers_than_the_encoder_has_is_refused(tiny_networks):
+    make, _ = tiny_networks
     network, _ = make()
     with pytest.raises(ValueError, match="between 0 and the encoder's 2 layers"):
         freeze_bottom(network, 3)
