@@ -20,6 +20,7 @@ from models.bundle import actionable_leaves
 from models.prediction import Prediction
 from models.runtime import load_classifier
 from rules.loader import load_rulebook
+from service.predictions import DEFAULT_K
 from training.args import DataArguments, EvalArguments
 from training.data import Example, read_examples
 from training.decisions import fit_policy
@@ -46,7 +47,10 @@ def main() -> None:
         rows = read_examples(args.corpus / f"{split}.jsonl", DataArguments(), "corpus")
         by_line = {line: [e for e in rows if e.line == line] for line in classifier.lines}
         found = {
-            line: [classifier.predict([e.text], line, k=1, dialogues=[e.dialogue])[0] for e in rs]
+            line: [
+                classifier.predict([e.text], line, k=DEFAULT_K, dialogues=[e.dialogue])[0]
+                for e in rs
+            ]
             for line, rs in by_line.items()
         }
         return by_line, found

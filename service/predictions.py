@@ -17,6 +17,19 @@ from service.cache import Store
 from service.classifier import LoadedModel
 from service.metrics import Metrics
 from service.schemas import TicketIn
+from service.settings import Settings
+
+
+def prediction_k(suggestions: int) -> int:
+    """Return how many leaves a prediction keeps at least: the suggestions shown, plus two.
+
+    The decision reads every leaf a prediction carries, so whatever replays the service's
+    decisions (`autoreply evaluate`, the threshold fit) must ask for the same number.
+    """
+    return suggestions + 2
+
+
+DEFAULT_K = prediction_k(Settings.model_fields["suggestions"].default)
 
 
 class PredictionCache:

@@ -12,7 +12,7 @@ from service.cache import Store
 from service.classifier import ModelHolder, ModelLoader, load_bundle_model
 from service.db.session import make_engine, make_session_factory
 from service.metrics import Metrics
-from service.predictions import PredictionCache
+from service.predictions import PredictionCache, prediction_k
 from service.settings import Settings
 
 
@@ -59,7 +59,11 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
     metrics = Metrics()
     # Candidates beyond the suggestions shown: the runtime adds more to cover the probability.
     predictions = PredictionCache(
-        store, metrics, lanes=lanes, ttl_s=settings.cache_ttl_s, k=settings.suggestions + 2
+        store,
+        metrics,
+        lanes=lanes,
+        ttl_s=settings.cache_ttl_s,
+        k=prediction_k(settings.suggestions),
     )
     state = AppState(
         settings=settings,

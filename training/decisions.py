@@ -21,6 +21,7 @@ from models.prediction import Prediction
 from models.runtime import build_prediction, calibrated_guard, load_classifier
 from models.spec import ModelSpec
 from rules.rulebook import Rulebook
+from service.predictions import DEFAULT_K
 from training.args import EvalArguments
 from training.data import Example
 from training.infer import Outputs
@@ -60,7 +61,12 @@ def output_predictions(
         guard = calibrated_guard(out.guard, temperature["guard"], spec.guard_trained)
         result[line] = [
             build_prediction(
-                tree, line, probs[r], dict(zip(spec.guard_classes, guard[r], strict=True)), "fit", 1
+                tree,
+                line,
+                probs[r],
+                dict(zip(spec.guard_classes, guard[r], strict=True)),
+                "fit",
+                DEFAULT_K,
             )
             for r in range(len(probs))
         ]
@@ -143,7 +149,7 @@ def replay_bundle(
     policy = AbstentionPolicy.from_bundle(classifier.bundle)
     served = [e for e in examples if e.line in classifier.lines]
     predictions = [
-        classifier.predict([e.text], e.line, k=1, dialogues=[e.dialogue])[0] for e in served
+        classifier.predict([e.text], e.line, k=DEFAULT_K, dialogues=[e.dialogue])[0] for e in served
     ]
     return classifier.version, replay(served, predictions, rulebook, policy)
 
