@@ -52,9 +52,12 @@ def upper_bound(errors: int, n: int, delta: float) -> float:
     return 1.0 if errors >= n else float(beta.ppf(1 - delta, errors + 1, n - errors))
 
 
-def least_support(rate: float, delta: float) -> int:
-    """Return the fewest accepted tickets that can show `rate` is met (with zero errors)."""
-    return math.ceil(math.log(delta) / math.log(1 - rate))
+def least_support(rate: float, delta: float, errors: int = 0) -> int:
+    """Return the fewest accepted tickets that can show `rate` is met with `errors` errors."""
+    n = math.ceil(math.log(delta) / math.log(1 - rate))
+    while binom.cdf(errors, n, rate) > delta:
+        n += 1
+    return n
 
 
 def fit_threshold(
@@ -66,8 +69,12 @@ def fit_threshold(
     errors, unsafes = np.cumsum(error[order]), np.cumsum(unsafe[order])
     count = np.arange(1, len(conf) + 1)
     last_of_tie = np.append(conf[1:] < conf[:-1], True) if len(conf) else np.zeros(0, bool)
+    # The sequence starts where one error of either kind does not end it by itself: a start
+    # that depends on counts only (never on the labels) keeps the guarantee, and a single
+    # unlucky reply among the most confident no longer refuses a whole node.
     start = max(
-        least_support(targets.error, targets.delta), least_support(targets.unsafe, targets.delta)
+        least_support(targets.error, targets.delta, 1),
+        least_support(targets.unsafe, targets.delta, 1),
     )
     cut = None
     for i in np.flatnonzero(last_of_tie & (count >= start)):

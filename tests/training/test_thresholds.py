@@ -20,6 +20,18 @@ TARGETS = RiskTargets(error=0.05, unsafe=0.05, delta=0.1)
 def test_least_support_is_where_zero_errors_can_pass_the_test():
     assert least_support(0.05, 0.1) == 45  # 0.95 ** 45 < 0.1 <= 0.95 ** 44
     assert least_support(0.01, 0.1) == 230
+    assert least_support(0.01, 0.1, errors=1) == 388  # one error allowed: more tickets
+
+
+def test_one_unsafe_reply_among_the_most_confident_does_not_refuse_the_whole_node():
+    # 1,000 correct replies, the single unsafe one the second most confident: testing from the
+    # fewest tickets zero errors could pass (230) would fail at once and stop the sequence.
+    conf = np.linspace(0.99, 0.5, 1000)
+    unsafe = np.zeros(1000, bool)
+    unsafe[1] = True
+    entry = fit_threshold(conf, unsafe.copy(), unsafe, RiskTargets(0.03, 0.01, 0.1))
+    assert entry["threshold"] is not None and entry["accepted"] >= 388 and entry["unsafe"] == 1
+    assert entry["unsafe_bound"] <= 0.01
 
 
 def test_upper_bound_is_clopper_pearson():
