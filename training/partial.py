@@ -54,11 +54,11 @@ class TokenStates:
 
 def freeze_bottom(network: TopicNetwork, n_layers: int) -> None:
     """Stop gradients into the embeddings and the bottom `n_layers` layers (the cached part)."""
+    if n_layers == 0:  # nothing frozen: any encoder, BERT-style layers or not
+        return
     depth = len(network.layers())
     if not 0 <= n_layers <= depth:
         raise ValueError(f"freeze_layers must be between 0 and the encoder's {depth} layers")
-    if n_layers == 0:
-        return
     network.encoder.get_input_embeddings().requires_grad_(False)
     embeddings = getattr(network.encoder, "embeddings", None)
     if isinstance(embeddings, nn.Module):
