@@ -21,31 +21,19 @@ import httpx
 from service.settings import DEV_API_KEY
 from training.args import DataArguments
 from training.data import Example, read_examples
-from training.replay import Outcome, reference_of, summarize
+from training.replay import Outcome, outcome_of, summarize
 
 
-def outcome(example: Example, body: dict[str, Any]) -> Outcome:
+def outcome(i: int, example: Example, body: dict[str, Any]) -> Outcome:
     """Return the replay outcome of one HTTP answer, beside what the agent did."""
     confidence = body.get("confidence") or {}
-    leaves = confidence.get("leaves") or [None]
     reply = body.get("reply") or {}
-    return Outcome(
-        id=example.id or "",
-        text=example.text,
-        line=example.line,
-        locale=example.locale,
-        topic=example.label,
-        guard=example.guard,
-        reference=reference_of(example, True),
-        action=body["action"],
-        reasons=tuple(body["reasons"]),
-        sent=reply.get("template_id") or confidence.get("template_id"),
-        prob=float(confidence.get("prob") or 0.0),
-        anchor=leaves[0],
-        threshold=confidence.get("threshold"),
-        source=confidence.get("threshold_source"),
-        blocked=False,
-    )
+    return outcome_of(
+        example, i, True, body["action"], tuple(body["reasons"]),
+        reply.get("template_id") or confidence.get("template_id"),
+        float(confidence.get("prob") or 0.0), (confidence.get("leaves") or [None])[0],
+        confidence.get("threshold"), confidence.get("threshold_source"),
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -77,7 +65,7 @@ def main() -> int:
             if answer.status_code != 200:
                 failures += 1
                 continue
-            outcomes.append(outcome(example, answer.json()))
+            outcomes.append(outcome(i, example, answer.json()))
     report = summarize(outcomes)
     print(
         json.dumps(

@@ -202,16 +202,17 @@ def _fine_tune(
     frozen, spec = config.train.freeze_layers, network.spec
     freeze_bottom(network, frozen)
     forward: nn.Module = network.to(ctx.device)
-    inputs = {name: token_inputs(f, pad_id, ctx.device) for name, f in features.items()}
     if frozen:
         forward = TopStack(network, frozen)
+        inputs = {}
         for name, f in features.items():
             label = f"encoding {name} (bottom {frozen} layers)" if config.train.progress else None
             states = cached_states(
-                network, f, frozen, pad_id, ctx.device, checkpoints.directory,
-                str(encoder_dir.resolve()), label,
-            )  # fmt: skip
+                network, f, frozen, pad_id, ctx.device, checkpoints.directory, encoder_dir, label
+            )
             inputs[name] = state_inputs(states, f, ctx.device)
+    else:
+        inputs = {name: token_inputs(f, pad_id, ctx.device) for name, f in features.items()}
 
     def validate(_: TopicNetwork) -> dict[str, float]:
         return validation_score(spec, run_model(forward, spec, features["valid"], inputs["valid"]))

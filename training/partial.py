@@ -8,7 +8,6 @@ the frozen encoder, through this same path.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 from models.network import TopicNetwork
 from training.features import Features
 from training.infer import EVAL_BATCH, Inputs, collate, sorted_chunks
+from training.quick import embedding_key
 
 STATE_DTYPE = np.float16  # halves the cache; the top layers compute in float32
 
@@ -103,14 +103,11 @@ def cached_states(
     pad_id: int,
     device: torch.device,
     cache_dir: Path,
-    encoder_key: str,
+    encoder_dir: Path,
     progress: str | None = None,
 ) -> TokenStates:
     """Return `compute_states`, reusing a cache file keyed by encoder, layers and input ids."""
-    digest = hashlib.sha256(f"{encoder_key}:{n_layers}".encode())
-    for ids, types in zip(features.ids, features.types, strict=True):
-        digest.update(np.asarray(ids, np.int32).tobytes() + b"|" + bytes(types))
-    path = cache_dir / f"states-{n_layers}-{digest.hexdigest()[:16]}.npz"
+    path = cache_dir / f"states-{n_layers}-{embedding_key(encoder_dir, features)}.npz"
     if path.is_file():
         return TokenStates.load(path)
     states = compute_states(network, features, n_layers, pad_id, device, progress)

@@ -132,7 +132,7 @@ def _with_rules(rulebook: Rulebook, policy: AbstentionPolicy) -> Decider:
         )
         c = a.confidence
         option = c.option if c else None
-        return _outcome(
+        return outcome_of(
             example, i, True, a.verdict.action.value, a.verdict.reasons,
             option.template if option else None, c.prob if c else 0.0,
             option.anchor if option else None, c.threshold if c else None, c.source if c else None,
@@ -149,14 +149,14 @@ def _by_leaf(policy: AbstentionPolicy) -> Decider:
         reasons = abstention_reasons(prediction, policy, c)
         anchor = c.option.anchor if c.option else None
         action = "handoff" if reasons else "reply"
-        return _outcome(
+        return outcome_of(
             example, i, False, action, reasons, anchor, c.prob, anchor, c.threshold, c.source
         )
 
     return decide
 
 
-def _outcome(
+def outcome_of(
     example: Example,
     i: int,
     rules: bool,
@@ -168,6 +168,7 @@ def _outcome(
     threshold: float | None,
     source: str | None,
 ) -> Outcome:
+    """Return one ticket's outcome from what was decided, beside what its agent did."""
     return Outcome(
         id=example.id or f"replay-{i}",
         text=example.text,

@@ -1,5 +1,7 @@
 """The CPU fine-tune: frozen bottom layers cached once, the top and the heads trained."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -50,7 +52,7 @@ def test_training_the_top_leaves_the_frozen_bottom_untouched(tiny_networks, tmp_
     make, pad = tiny_networks
     network, train = make()
     freeze_bottom(network, 1)
-    states = cached_states(network, train, 1, pad, CPU.device, tmp_path, "tiny")
+    states = cached_states(network, train, 1, pad, CPU.device, tmp_path, Path("tiny"))
     before = {k: v.clone() for k, v in network.state_dict().items()}
     FineTuner(
         network,
@@ -73,13 +75,13 @@ def test_training_the_top_leaves_the_frozen_bottom_untouched(tiny_networks, tmp_
 def test_the_state_cache_is_reused_and_keyed_by_the_layer_count(tiny_networks, tmp_path):
     make, pad = tiny_networks
     network, train = make()
-    first = cached_states(network, train, 1, pad, CPU.device, tmp_path, "tiny")
+    first = cached_states(network, train, 1, pad, CPU.device, tmp_path, Path("tiny"))
     files = sorted(tmp_path.glob("states-*.npz"))
     assert len(files) == 1 and not list(tmp_path.glob("*.part*"))
-    again = cached_states(network, train, 1, pad, CPU.device, tmp_path, "tiny")
+    again = cached_states(network, train, 1, pad, CPU.device, tmp_path, Path("tiny"))
     np.testing.assert_array_equal(first.flat, again.flat)
     assert isinstance(TokenStates.load(files[0]), TokenStates)
-    cached_states(network, train, 2, pad, CPU.device, tmp_path, "tiny")
+    cached_states(network, train, 2, pad, CPU.device, tmp_path, Path("tiny"))
     assert len(list(tmp_path.glob("states-*.npz"))) == 2
 
 
