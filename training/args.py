@@ -34,6 +34,11 @@ class ModelArguments:
     vocab_locales: str = _arg(
         "ru", "Comma-separated languages whose texts the pieces are learned on."
     )
+    vocab_align_epochs: int = _arg(
+        2,
+        "Passes that teach the new pieces' embeddings to give the encoder the states the old "
+        "pieces gave (everything else frozen; 0 = start them as the mean of the old pieces).",
+    )
     dropout: float = _arg(0.1, "Dropout before the heads.")
 
 

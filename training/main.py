@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,14 @@ def set_seed(seed: int) -> None:
 
 
 def run_key(config: Config, splits: Splits) -> str:
-    """Return a hash of everything that makes a checkpoint resumable by this run."""
-    volatile = {"output_dir", "checkpoint_dir", "resume", "progress", "threads", "device", "report"}
+    """Return a hash of everything that makes a checkpoint resumable by this run.
+
+    What only acts after training (calibration, thresholds, the operating point, reports:
+    `EvalArguments`) is left out, so a finished run rerun with another `risk_target` or
+    `guard_recall` reuses its weights and refits the decisions in minutes.
+    """
+    volatile = {"output_dir", "checkpoint_dir", "resume", "progress", "threads", "device"}
+    volatile |= {f.name for f in fields(EvalArguments)}
     stable = {k: v for k, v in config.to_json().items() if k not in volatile}
     payload = json.dumps({"config": stable, "data": splits.fingerprint["sha256"]}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -83,7 +90,13 @@ def run(config: Config) -> Path:
         locales = set(margs.vocab_locales.split(","))
         texts = [e.text for e in splits.train if e.locale in locales]
         encoder_dir = adapt_encoder(
-            encoder_dir, texts, margs.vocab_pieces, margs.transliterate, work_dir
+            encoder_dir,
+            texts,
+            margs.vocab_pieces,
+            margs.transliterate,
+            work_dir,
+            margs.vocab_align_epochs,
+            targs.progress and ctx.is_main,
         )
     text_encoder = TextEncoder.from_dir(encoder_dir, margs.max_length, margs.transliterate)
     # --- labels ----------------------------------------------------------------------------

@@ -109,3 +109,29 @@ def test_a_bundle_trained_with_added_pieces_carries_them_and_serves(tmp_path):
     classifier = load_classifier(bundle, "onnx-int8")
     (prediction,) = classifier.predict(["Водитель не приехал"], "riders", k=1)
     assert prediction.candidates[0].path.startswith("riders/")
+
+
+def test_alignment_teaches_only_the_new_pieces_to_read_like_the_old(adapted, tmp_path):
+    from transformers import AutoModel
+
+    from training.vocab import align_embeddings
+
+    base, out = adapted
+    model = AutoModel.from_pretrained(str(out))
+    before = model.get_input_embeddings().weight.detach().clone()
+    old_rows = load_file(str(base / "model.safetensors"))["embeddings.word_embeddings.weight"]
+    new_ids = list(range(old_rows.shape[0], before.shape[0]))
+    losses = align_embeddings(
+        model,
+        Tokenizer.from_file(str(base / "tokenizer.json")),
+        Tokenizer.from_file(str(out / "tokenizer.json")),
+        RUSSIAN[:5],
+        new_ids,
+        epochs=4,
+        progress=False,
+    )
+    after = model.get_input_embeddings().weight.detach()
+    assert losses[-1] < losses[0]
+    assert torch.equal(after[: old_rows.shape[0]], before[: old_rows.shape[0]])
+    assert not torch.equal(after[new_ids], before[new_ids])
+    assert all(not p.requires_grad for p in model.parameters())

@@ -1,0 +1,57 @@
+"""A training run: what makes its checkpoint resumable, and refitting the decisions of a finished
+run without training it again."""
+
+import json
+import logging
+
+from tests.models.helpers import tiny_encoder, write_corpus
+from training.args import load_config
+from training.main import run
+
+
+def settings(tmp_path, **extra):
+    return {
+        "data_dir": str(tmp_path / "corpus"),
+        "rulebook": "rules/book",
+        "encoder_dir": str(tmp_path / "encoder"),
+        "checkpoint_dir": str(tmp_path / "work"),
+        "max_length": 32,
+        "max_steps": 2,
+        "eval_every": 1,
+        "freeze_layers": 0,
+        "progress": False,
+        "baseline": False,
+        "report": False,
+        **extra,
+    }
+
+
+def test_a_finished_run_refits_another_operating_point_without_training_again(tmp_path, caplog):
+    write_corpus(tmp_path / "corpus", per_leaf=2)
+    tiny_encoder(tmp_path / "encoder")
+    first = run(load_config(None, settings(tmp_path, output_dir=str(tmp_path / "a"))))
+    with caplog.at_level(logging.INFO):
+        second = run(
+            load_config(
+                None,
+                settings(
+                    tmp_path, output_dir=str(tmp_path / "b"), risk_target=0.2, guard_recall=0.5
+                ),
+            )
+        )
+    assert "resumed at step 2" in caplog.text
+    old = json.loads((first / "bundle.json").read_text())
+    new = json.loads((second / "bundle.json").read_text())
+    assert (
+        old["files"]["model.safetensors"] == new["files"]["model.safetensors"]
+    )  # the same weights
+    assert new["training"]["config"]["risk_target"] == 0.2
+
+
+def test_a_change_to_training_itself_starts_over(tmp_path, caplog):
+    write_corpus(tmp_path / "corpus", per_leaf=2)
+    tiny_encoder(tmp_path / "encoder")
+    run(load_config(None, settings(tmp_path, output_dir=str(tmp_path / "a"))))
+    with caplog.at_level(logging.INFO):
+        run(load_config(None, settings(tmp_path, output_dir=str(tmp_path / "b"), seed=7)))
+    assert "resumed" not in caplog.text
