@@ -1,7 +1,7 @@
 """`autoreply retrain`: feedback in, a challenger trained, evaluated beside the champion, gated,
 promoted or rejected with its reasons, every step recorded in the bundle history.
 
-Sections: lock -> champion -> export -> merge -> train -> register -> check topics -> evaluate
+Sections: lock (file; PostgreSQL: advisory too) -> champion -> export -> merge -> train -> register -> check topics -> evaluate
 -> gate -> promote or reject. Everything before "register" happens under `<registry>/.work/`,
 so a run killed at any point leaves no visible bundle, and the next run starts clean.
 """
@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import BundleMismatchError, check_against_topics, load_bundle
@@ -29,7 +30,7 @@ from training.data import read_examples
 from training.decisions import evaluate_bundle
 from training.feedback import export_feedback
 from training.gate import Gate, Verdict, decide
-from training.joblock import job_lock
+from training.joblock import database_lock, job_lock
 from training.main import cli_overrides, run
 from training.merge import HOLDOUT_FILE, merge_feedback, read_rows
 from training.promotion import bundle_facts, promote
@@ -58,7 +59,7 @@ def retrain(job: RetrainJob, sessions: sessionmaker[Session]) -> dict[str, Any]:
     """Run the whole loop once under the registry's lock; return what happened, with reasons."""
     registry = job.registry
     registry.root.mkdir(parents=True, exist_ok=True)
-    with job_lock(registry.root / LOCK_FILE):
+    with job_lock(registry.root / LOCK_FILE), database_lock(_engine(sessions)):
         scratch = registry.work / "run"
         shutil.rmtree(scratch, ignore_errors=True)  # a killed run's leftovers
         champion = registry.current()
@@ -70,6 +71,13 @@ def retrain(job: RetrainJob, sessions: sessionmaker[Session]) -> dict[str, Any]:
         summary = _train_and_judge(job, sessions, champion, scratch)
         shutil.rmtree(scratch, ignore_errors=True)
         return summary
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    """Return the engine the sessions are bound to (the database lock needs its own connection)."""
+    with sessions() as session:
+        bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def _train_and_judge(
