@@ -1,5 +1,6 @@
-"""`autoreply bundles ...`: the registry (add, list, promote, rollback) and carrying a bundle home
-from a lent GPU machine (pack, unpack)."""
+"""`autoreply bundles ...`: the registry (add, list, promote, rollback), a challenger scored in
+shadow beside the champion (shadow), and carrying a bundle home from a lent GPU machine
+(pack, unpack)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,39 @@ def rollback(
         registry, "rollback", lambda s, r: roll_back(s, r, actor=actor, reason=reason)
     )
     print_json({"from": old, "current": new})
+
+
+@bundles_app.command("shadow")
+def shadow(
+    version: Annotated[
+        str | None, typer.Argument(help="A registered version to score in shadow.")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Stop scoring a challenger.")] = False,
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+    actor: ActorOpt = DEFAULT_ACTOR,
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "shadow set by hand",
+) -> None:
+    """Point `shadow` at VERSION, scored beside the champion and never sent; `--off` removes it.
+
+    Services follow the pointer like `current` (AUTOREPLY_BUNDLE_WATCH_S, or an admin reload).
+    """
+    from training.promotion import end_shadow
+    from training.promotion import shadow as shadow_version
+
+    if (version is None) != off:
+        raise fail("autoreply bundles shadow: give a VERSION, or --off")
+    if version is None:
+        ended = with_registry(
+            registry, "shadow", lambda s, r: end_shadow(s, r, actor=actor, reason=reason)
+        )
+        print_json({"shadow": None, "ended": ended})
+        return
+    with_registry(
+        registry,
+        "shadow",
+        lambda s, r: shadow_version(s, r, version, actor=actor, reason=reason),
+    )
+    print_json({"shadow": version})
 
 
 @bundles_app.command("pack")

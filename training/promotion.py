@@ -1,4 +1,5 @@
-"""Promote, roll back and list registry bundles, with every step written to the history table.
+"""Promote, roll back, shadow and list registry bundles, with every step written to the history
+table.
 
 The pointer moves only after the history row is flushed, and the row is committed only after the
 pointer moved: a failure in between leaves neither (the transaction rolls back).
@@ -11,11 +12,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import load_bundle
-from models.registry import Registry, RegistryError
+from models.registry import SHADOW, Registry, RegistryError
 from service.db.history import (
     PROMOTED,
     REGISTERED,
     ROLLED_BACK,
+    SHADOW_ENDED,
+    SHADOWED,
     BundleEvent,
     champion_chain,
     event_summary,
@@ -64,6 +67,29 @@ def promote(
         registry.point(version)
 
 
+def shadow(
+    sessions: sessionmaker[Session], registry: Registry, version: str, *, actor: str, reason: str
+) -> None:
+    """Point `shadow` at `version` (the challenger services score beside the champion), and record it."""
+    facts = bundle_facts(registry, version)
+    with sessions.begin() as session:
+        record_event(session, event=BundleEvent(version, SHADOWED, actor, reason, **facts))
+        registry.point(version, SHADOW)
+
+
+def end_shadow(
+    sessions: sessionmaker[Session], registry: Registry, *, actor: str, reason: str
+) -> str | None:
+    """Remove the `shadow` pointer and record it; return the version it named (None: none)."""
+    version = registry.shadow()
+    if version is None:
+        return None
+    with sessions.begin() as session:
+        record_event(session, event=BundleEvent(version, SHADOW_ENDED, actor, reason))
+        registry.unpoint(SHADOW)
+    return version
+
+
 def rollback(
     sessions: sessionmaker[Session], registry: Registry, *, actor: str, reason: str
 ) -> tuple[str, str]:
@@ -87,17 +113,19 @@ def rollback(
 
 
 def listing(sessions: sessionmaker[Session], registry: Registry) -> dict[str, Any]:
-    """Return the registered versions (current marked) and each one's history."""
-    current = registry.current()
+    """Return the registered versions (current and shadow marked) and each one's history."""
+    current, shadowed = registry.current(), registry.shadow()
     with sessions() as session:
         events = [event_summary(row) for row in list_events(session)]
     return {
         "registry": str(registry.root),
         "current": current,
+        "shadow": shadowed,
         "versions": [
             {
                 "version": v,
                 "current": v == current,
+                "shadow": v == shadowed,
                 "history": [e for e in events if e["version"] == v],
             }
             for v in registry.versions()
