@@ -1,11 +1,12 @@
 """`autoreply bundles ...`: the registry (add, list, promote, rollback), a challenger scored in
-shadow beside the champion (shadow), and carrying a bundle home from a lent GPU machine
+shadow beside the champion (shadow, compare), and carrying a bundle home from a lent GPU machine
 (pack, unpack)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -145,6 +146,35 @@ def shadow(
         lambda s, r: shadow_version(s, r, version, actor=actor, reason=reason),
     )
     print_json({"shadow": version})
+
+
+@bundles_app.command("compare")
+def compare(
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Only tickets scored since then (UTC unless it says otherwise)."),
+    ] = None,
+    challenger: Annotated[
+        str | None,
+        typer.Option(help="The challenger's version; default: `shadow`'s, else the latest scored."),
+    ] = None,
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+) -> None:
+    """Print champion against challenger on the tickets scored in shadow, as JSON.
+
+    Tickets scored, decided the same, replies only one would send, both replying with different
+    templates, and each model's agreement with the agents on the tickets they acted on.
+    """
+    from training.promotion import compare as compare_shadow
+
+    start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    print_json(
+        with_registry(
+            registry,
+            "compare",
+            lambda s, r: compare_shadow(s, r, challenger=challenger, since=start),
+        )
+    )
 
 
 @bundles_app.command("pack")

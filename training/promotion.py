@@ -7,12 +7,14 @@ pointer moved: a failure in between leaves neither (the transaction rolls back).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import load_bundle
 from models.registry import SHADOW, Registry, RegistryError
+from service.comparison import compare_challenger
 from service.db.history import (
     PROMOTED,
     REGISTERED,
@@ -25,6 +27,7 @@ from service.db.history import (
     list_events,
     record_event,
 )
+from service.db.shadow import latest_challenger
 
 
 def bundle_facts(registry: Registry, version: str) -> dict[str, Any]:
@@ -88,6 +91,28 @@ def end_shadow(
         record_event(session, event=BundleEvent(version, SHADOW_ENDED, actor, reason))
         registry.unpoint(SHADOW)
     return version
+
+
+def compare(
+    sessions: sessionmaker[Session],
+    registry: Registry,
+    *,
+    challenger: str | None = None,
+    since: datetime | None = None,
+) -> dict[str, Any]:
+    """Return champion against challenger on the tickets scored in shadow (`service.comparison`).
+
+    The challenger is the one named, else the one `shadow` points to, else the latest scored.
+    """
+    with sessions() as session:
+        version = challenger or registry.shadow() or latest_challenger(session)
+        if version is None:
+            raise RegistryError(
+                "nothing was scored in shadow: `autoreply bundles shadow VERSION`, let the "
+                "services see traffic (they follow the pointer with AUTOREPLY_BUNDLE_WATCH_S or "
+                "on an admin reload), then compare"
+            )
+        return compare_challenger(session, challenger=version, since=since).as_dict()
 
 
 def rollback(
