@@ -71,12 +71,20 @@ def promote(
 
 
 def shadow(
-    sessions: sessionmaker[Session], registry: Registry, version: str, *, actor: str, reason: str
+    sessions: sessionmaker[Session],
+    registry: Registry,
+    version: str,
+    *,
+    actor: str,
+    reason: str,
+    gate: dict[str, Any] | None = None,
 ) -> None:
     """Point `shadow` at `version` (the challenger services score beside the champion), and record it."""
     facts = bundle_facts(registry, version)
     with sessions.begin() as session:
-        record_event(session, event=BundleEvent(version, SHADOWED, actor, reason, **facts))
+        record_event(
+            session, event=BundleEvent(version, SHADOWED, actor, reason, gate=gate, **facts)
+        )
         registry.point(version, SHADOW)
 
 

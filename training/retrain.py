@@ -1,9 +1,11 @@
 """`autoreply retrain`: feedback in, a challenger trained, evaluated beside the champion, gated,
-promoted or rejected with its reasons, every step recorded in the bundle history.
+promoted (or, with `shadow`, put in shadow to meet live traffic first) or rejected with its
+reasons, every step recorded in the bundle history.
 
-Sections: lock (file; PostgreSQL: advisory too) -> champion -> export -> merge -> train -> register -> check topics -> evaluate
--> gate -> promote or reject. Everything before "register" happens under `<registry>/.work/`,
-so a run killed at any point leaves no visible bundle, and the next run starts clean.
+Sections: lock (file; PostgreSQL: advisory too) -> champion -> export -> merge -> train ->
+register -> check topics -> evaluate -> gate -> promote, shadow or reject. Everything before
+"register" happens under `<registry>/.work/`, so a run killed at any point leaves no visible
+bundle, and the next run starts clean.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from training.gate import Gate, Verdict, decide
 from training.joblock import database_lock, job_lock
 from training.main import cli_overrides, run
 from training.merge import HOLDOUT_FILE, merge_feedback, read_rows
-from training.promotion import bundle_facts, promote
+from training.promotion import bundle_facts, promote, shadow
 
 log = logging.getLogger("training")
 LOCK_FILE = ".retrain.lock"
@@ -53,6 +55,7 @@ class RetrainJob:
     holdout: float = 0.2
     actor: str = "retrain"
     force: bool = False
+    shadow: bool = False  # a challenger that passes the gate goes to `shadow`, not `current`
 
 
 def retrain(job: RetrainJob, sessions: sessionmaker[Session]) -> dict[str, Any]:
@@ -110,7 +113,7 @@ def _train_and_judge(
     _keep_data(registry, version, data_dir)
     verdict, figures = _judge(job, champion, version, registry.root / DATA_DIR / version)
     _settle(job, sessions, version, verdict, figures, cutoff)
-    decision = "promoted" if verdict.promote else "rejected"
+    decision = ("shadowed" if job.shadow else "promoted") if verdict.promote else "rejected"
     return {**summary, "decision": decision, "reasons": verdict.reasons, "figures": figures}
 
 
@@ -165,7 +168,7 @@ def _settle(
     figures: dict[str, Any],
     cutoff: datetime,
 ) -> None:
-    """Record the challenger (with its data cut-off) and promote or reject it."""
+    """Record the challenger (with its data cut-off) and promote it (or shadow it) or reject it."""
     gate = {**verdict.as_dict(), "figures": figures}
     facts = bundle_facts(job.registry, version)
     with sessions.begin() as session:
@@ -180,5 +183,8 @@ def _settle(
                 session, event=BundleEvent(version, REJECTED, job.actor, why, gate=gate, **facts)
             )
     if verdict.promote:
-        promote(sessions, job.registry, version, actor=job.actor,
-                reason="gate passed: " + "; ".join(verdict.reasons), gate=gate)  # fmt: skip
+        why = "gate passed: " + "; ".join(verdict.reasons)
+        if job.shadow:
+            shadow(sessions, job.registry, version, actor=job.actor, reason=why, gate=gate)
+        else:
+            promote(sessions, job.registry, version, actor=job.actor, reason=why, gate=gate)
