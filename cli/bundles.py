@@ -129,23 +129,23 @@ def shadow(
 
     Services follow the pointer like `current` (AUTOREPLY_BUNDLE_WATCH_S, or an admin reload).
     """
+    from models.registry import SHADOW
     from training.promotion import end_shadow
-    from training.promotion import shadow as shadow_version
+    from training.promotion import promote as point
 
     if (version is None) != off:
         raise fail("autoreply bundles shadow: give a VERSION, or --off")
-    if version is None:
-        ended = with_registry(
-            registry, "shadow", lambda s, r: end_shadow(s, r, actor=actor, reason=reason)
-        )
-        print_json({"shadow": None, "ended": ended})
-        return
-    with_registry(
-        registry,
-        "shadow",
-        lambda s, r: shadow_version(s, r, version, actor=actor, reason=reason),
-    )
-    print_json({"shadow": version})
+
+    def act(sessions: sessionmaker[Session], found: Registry) -> dict[str, str | None]:
+        if version is None:
+            return {
+                "shadow": None,
+                "ended": end_shadow(sessions, found, actor=actor, reason=reason),
+            }
+        point(sessions, found, version, actor=actor, reason=reason, pointer=SHADOW)
+        return {"shadow": version}
+
+    print_json(with_registry(registry, "shadow", act))
 
 
 @bundles_app.command("compare")

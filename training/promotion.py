@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import load_bundle
-from models.registry import SHADOW, Registry, RegistryError
+from models.registry import POINTER, SHADOW, Registry, RegistryError
 from service.comparison import compare_challenger
 from service.db.history import (
     PROMOTED,
@@ -60,32 +60,15 @@ def promote(
     actor: str,
     reason: str,
     gate: dict[str, Any] | None = None,
+    pointer: str = POINTER,
 ) -> None:
-    """Point `current` at `version` and record who promoted it and why."""
+    """Point `current` at `version`, or `shadow` (the challenger services score beside the
+    champion, never sent) when `pointer` says so; record who did it and why."""
+    event = PROMOTED if pointer == POINTER else SHADOWED
     facts = bundle_facts(registry, version)
     with sessions.begin() as session:
-        record_event(
-            session, event=BundleEvent(version, PROMOTED, actor, reason, gate=gate, **facts)
-        )
-        registry.point(version)
-
-
-def shadow(
-    sessions: sessionmaker[Session],
-    registry: Registry,
-    version: str,
-    *,
-    actor: str,
-    reason: str,
-    gate: dict[str, Any] | None = None,
-) -> None:
-    """Point `shadow` at `version` (the challenger services score beside the champion), and record it."""
-    facts = bundle_facts(registry, version)
-    with sessions.begin() as session:
-        record_event(
-            session, event=BundleEvent(version, SHADOWED, actor, reason, gate=gate, **facts)
-        )
-        registry.point(version, SHADOW)
+        record_event(session, event=BundleEvent(version, event, actor, reason, gate=gate, **facts))
+        registry.point(version, pointer)
 
 
 def end_shadow(

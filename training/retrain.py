@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import BundleMismatchError, check_against_topics, load_bundle
-from models.registry import DATA_DIR, Registry, RegistryError
+from models.registry import DATA_DIR, POINTER, SHADOW, Registry, RegistryError
 from rules.rulebook import Rulebook
 from service.db.history import REGISTERED, REJECTED, BundleEvent, data_cutoff, record_event
 from service.db.repository import utcnow
@@ -35,7 +35,7 @@ from training.gate import Gate, Verdict, decide
 from training.joblock import database_lock, job_lock
 from training.main import cli_overrides, run
 from training.merge import HOLDOUT_FILE, merge_feedback, read_rows
-from training.promotion import bundle_facts, promote, shadow
+from training.promotion import bundle_facts, promote
 
 log = logging.getLogger("training")
 LOCK_FILE = ".retrain.lock"
@@ -183,8 +183,6 @@ def _settle(
                 session, event=BundleEvent(version, REJECTED, job.actor, why, gate=gate, **facts)
             )
     if verdict.promote:
-        why = "gate passed: " + "; ".join(verdict.reasons)
-        if job.shadow:
-            shadow(sessions, job.registry, version, actor=job.actor, reason=why, gate=gate)
-        else:
-            promote(sessions, job.registry, version, actor=job.actor, reason=why, gate=gate)
+        promote(sessions, job.registry, version, actor=job.actor, gate=gate,
+                reason="gate passed: " + "; ".join(verdict.reasons),
+                pointer=SHADOW if job.shadow else POINTER)  # fmt: skip
