@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from rules.topics import TopicTree
@@ -81,8 +81,7 @@ class ShadowQueue:
         self.limit = limit
         self.pending = 0
         self._idle = threading.Condition()
-        # One thread: a challenger's inference takes at most one of the champion's lanes.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
+        self._pool = _pool()
 
     def submit(self, score: Callable[[], None]) -> bool:
         """Queue one scoring and return True; return False (counted) when the queue is full."""
@@ -92,13 +91,21 @@ class ShadowQueue:
                 return False
             self.pending += 1
             self.metrics.shadow_pending.set(self.pending)
-        self._pool.submit(self._run, score)
+        self._pool.submit(self._run, score).add_done_callback(self._dropped)
         return True
 
     def drain(self, timeout_s: float) -> bool:
         """Wait until no scoring is pending, at most `timeout_s`; return whether none is."""
         with self._idle:
             return self._idle.wait_for(lambda: self.pending == 0, timeout_s)
+
+    def close(self, timeout_s: float) -> None:
+        """Give the pending scorings `timeout_s` to finish, then drop the rest (counted skipped):
+        a shutdown never waits on a slow challenger or a lost database."""
+        if self.drain(timeout_s):
+            return
+        old, self._pool = self._pool, _pool()
+        old.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, score: Callable[[], None]) -> None:
         outcome = SCORED
@@ -107,8 +114,20 @@ class ShadowQueue:
         except Exception as exc:  # a failed scoring is counted and logged, never raised anywhere
             outcome = FAILED
             log_unexpected(exc, "shadow scoring")
+        self._settle(outcome)
+
+    def _dropped(self, future: Future[None]) -> None:
+        if future.cancelled():
+            self._settle(SKIPPED)
+
+    def _settle(self, outcome: str) -> None:
         self.metrics.shadow.labels(outcome).inc()
         with self._idle:
             self.pending -= 1
             self.metrics.shadow_pending.set(self.pending)
             self._idle.notify_all()
+
+
+def _pool() -> ThreadPoolExecutor:
+    # One thread: a challenger's inference takes at most one of the champion's lanes at a time.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")

@@ -22,7 +22,7 @@ from service.shadow import challenger_target, refresh_challenger
 from service.state import AppState
 
 log = logging.getLogger("autoreply")
-SHADOW_DRAIN_S = 5.0  # at shutdown: what is still queued past this is not recorded
+SHADOW_DRAIN_S = 5.0  # at shutdown: shadow scorings still queued past this are dropped
 
 
 class PointerWatch:
@@ -43,6 +43,7 @@ class PointerWatch:
         if target == self.seen:
             return None
         self.seen = target
+        challenger = challenger_target(self.state.settings)  # the reload follows it too
         try:
             versions = reload_versions(
                 self.state, rules=False, model=True, rulebook_dir=None, bundle_dir=None
@@ -51,6 +52,7 @@ class PointerWatch:
             log.warning("bundle pointer moved to %s; %s", target, exc.message)
             return None
         log.info("bundle pointer moved to %s; now serving %s", target, versions["model_version"])
+        self.challenger_seen = challenger
         return str(versions["model_version"])
 
     def check_challenger(self) -> str | None:
@@ -95,6 +97,6 @@ def pointer_lifespan(state: AppState) -> Callable[[FastAPI], AbstractAsyncContex
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await asyncio.to_thread(state.shadow.drain, SHADOW_DRAIN_S)
+            await asyncio.to_thread(state.shadow.close, SHADOW_DRAIN_S)
 
     return lifespan

@@ -128,6 +128,20 @@ def test_the_champions_answers_are_byte_identical_with_and_without_a_challenger(
         assert len(session.scalars(select(ShadowDecision)).all()) == 2 * len(TICKETS)
 
 
+def test_closing_drops_what_is_still_queued_and_the_queue_serves_on():
+    metrics = Metrics()
+    queue = ShadowQueue(metrics, limit=3)
+    release, ran = threading.Event(), []
+    assert queue.submit(lambda: release.wait(5))
+    assert queue.submit(lambda: ran.append(1)) and queue.submit(lambda: ran.append(2))
+    queue.close(0.05)  # the running one finishes; the two queued behind it are dropped
+    release.set()
+    assert queue.drain(5) and ran == []
+    assert queue.submit(lambda: ran.append(3)) and queue.drain(5) and ran == [3]
+    skipped = {"outcome": "skipped"}
+    assert metrics.registry.get_sample_value("autoreply_shadow_scorings_total", skipped) == 2
+
+
 def test_a_full_queue_skips_and_a_failure_is_counted_never_raised():
     metrics = Metrics()
     queue = ShadowQueue(metrics, limit=1)
