@@ -3,7 +3,8 @@
 Each step is owned by one module and returns plain values: the facts are typed once here, the
 prediction comes from `service.predictions`, the decision from the pure `service.assess`, the
 answer and the record are shaped by `service.views`, and everything is written in one
-transaction at the end.
+transaction at the end. When a challenger is loaded, its assessment of the same ticket is queued
+last (`service.shadow`), once the answer is determined: recorded, never sent.
 """
 
 from __future__ import annotations
