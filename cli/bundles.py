@@ -1,10 +1,12 @@
-"""`autoreply bundles ...`: the registry (add, list, promote, rollback) and carrying a bundle home
-from a lent GPU machine (pack, unpack)."""
+"""`autoreply bundles ...`: the registry (add, list, promote, rollback), a challenger scored in
+shadow beside the champion (shadow, compare), and carrying a bundle home from a lent GPU machine
+(pack, unpack)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -111,6 +113,68 @@ def rollback(
         registry, "rollback", lambda s, r: roll_back(s, r, actor=actor, reason=reason)
     )
     print_json({"from": old, "current": new})
+
+
+@bundles_app.command("shadow")
+def shadow(
+    version: Annotated[
+        str | None, typer.Argument(help="A registered version to score in shadow.")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Stop scoring a challenger.")] = False,
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+    actor: ActorOpt = DEFAULT_ACTOR,
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "shadow set by hand",
+) -> None:
+    """Point `shadow` at VERSION, scored beside the champion and never sent; `--off` removes it.
+
+    Services follow the pointer like `current` (AUTOREPLY_BUNDLE_WATCH_S, or an admin reload).
+    """
+    from models.registry import SHADOW
+    from training.promotion import end_shadow
+    from training.promotion import promote as point
+
+    if (version is None) != off:
+        raise fail("autoreply bundles shadow: give a VERSION, or --off")
+
+    def act(sessions: sessionmaker[Session], found: Registry) -> dict[str, str | None]:
+        if version is None:
+            return {
+                "shadow": None,
+                "ended": end_shadow(sessions, found, actor=actor, reason=reason),
+            }
+        point(sessions, found, version, actor=actor, reason=reason, pointer=SHADOW)
+        return {"shadow": version}
+
+    print_json(with_registry(registry, "shadow", act))
+
+
+@bundles_app.command("compare")
+def compare(
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Only tickets scored since then (UTC unless it says otherwise)."),
+    ] = None,
+    challenger: Annotated[
+        str | None,
+        typer.Option(help="The challenger's version; default: `shadow`'s, else the latest scored."),
+    ] = None,
+    registry: RegistryOpt = DEFAULT_REGISTRY,
+) -> None:
+    """Print champion against challenger on the tickets scored in shadow, as JSON.
+
+    Tickets scored, decided the same, replies only one would send, both replying with different
+    templates, and each model's agreement with the agents on the tickets they acted on.
+    """
+    from training.promotion import compare as compare_shadow
+
+    start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    print_json(
+        with_registry(
+            registry,
+            "compare",
+            lambda s, r: compare_shadow(s, r, challenger=challenger, since=start),
+        )
+    )
 
 
 @bundles_app.command("pack")

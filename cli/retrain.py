@@ -39,9 +39,17 @@ def retrain(
     force: Annotated[
         bool, typer.Option("--force", help="Train even without new feedback.")
     ] = False,
+    shadow: Annotated[
+        bool,
+        typer.Option(
+            "--shadow",
+            help="A challenger that passes the gate goes to `shadow` (scored beside the champion "
+            "on live traffic, see `bundles compare`), not `current`.",
+        ),
+    ] = False,
 ) -> None:
     """Export feedback since the champion's cut-off, train a challenger, evaluate both, gate,
-    promote or reject with the reasons; print what happened as JSON.
+    promote (or shadow) or reject with the reasons; print what happened as JSON.
 
     Exit 0 whether promoted or rejected (a normal outcome); 75 when another run holds the lock;
     2 when the job cannot run (no champion, bad config).
@@ -66,7 +74,7 @@ def retrain(
         job = RetrainJob(
             config=config, registry=Registry(registry), gate=load_gate(gate),
             rulebook=open_rulebook(rulebook), rulebook_dir=rulebook, overrides=set_ or [],
-            holdout=holdout, actor=actor, force=force,
+            holdout=holdout, actor=actor, force=force, shadow=shadow,
         )  # fmt: skip
         print_json(run_retrain(job, make_session_factory(engine)))
     except LockHeld as exc:

@@ -2,11 +2,13 @@
 
     <root>/<version>/     one bundle, written aside and renamed into place, then made read-only
     <root>/current        a symlink to `<version>`, replaced atomically (rename over the old one)
+    <root>/shadow         the same for the challenger the service scores in shadow (optional)
     <root>/data/<version>/  the training data a retrain merged for that version (optional)
     <root>/.work/         what a retrain writes before publishing; never read as a bundle
 
-The service serves `<root>/current` (AUTOREPLY_BUNDLE_DIR): a reload, or the pointer watch,
-follows the symlink to the version it names now. No torch and no database here; the history of
+The service serves `<root>/current` (AUTOREPLY_BUNDLE_DIR) and scores `<root>/shadow` beside it
+without sending anything: a reload, or the pointer watch, follows each symlink to the version it
+names now. No torch and no database here; the history of
 promotions lives in the database (`service/db/history.py`).
 """
 
@@ -21,8 +23,10 @@ from pathlib import Path
 from models.bundle import MANIFEST, load_bundle
 
 POINTER = "current"
+SHADOW = "shadow"
 DATA_DIR = "data"
 WORK_DIR = ".work"
+RESERVED = (POINTER, SHADOW, DATA_DIR)
 
 
 class RegistryError(ValueError):
@@ -47,7 +51,7 @@ class Registry:
 
     def path(self, version: str) -> Path:
         """Return the directory of `version`, or raise RegistryError when it is not registered."""
-        if version in (POINTER, DATA_DIR) or "/" in version or version.startswith("."):
+        if version in RESERVED or "/" in version or version.startswith("."):
             raise RegistryError(f"'{version}' is not a bundle version")
         found = self.root / version
         if not (found / MANIFEST).is_file():
@@ -61,18 +65,27 @@ class Registry:
         found = [
             d for d in self.root.iterdir()
             if d.is_dir() and not d.is_symlink() and not d.name.startswith(".")
-            and d.name not in (POINTER, DATA_DIR) and (d / MANIFEST).is_file()
+            and d.name not in RESERVED and (d / MANIFEST).is_file()
         ]  # fmt: skip
         return [d.name for d in sorted(found, key=lambda d: (_created_at(d), d.name))]
 
     def current(self) -> str | None:
         """Return the version `current` points to (None: no pointer yet)."""
-        if self.pointer.is_symlink():
-            return Path(os.readlink(self.pointer)).name
-        if self.pointer.exists():
+        return self.pointed(POINTER)
+
+    def shadow(self) -> str | None:
+        """Return the version `shadow` points to: the challenger scored in shadow (None: none)."""
+        return self.pointed(SHADOW)
+
+    def pointed(self, name: str) -> str | None:
+        """Return the version the pointer `name` names (None: no such pointer)."""
+        link = self.root / name
+        if link.is_symlink():
+            return Path(os.readlink(link)).name
+        if link.exists():
             raise RegistryError(
-                f"{self.pointer} is a directory, not the registry's pointer: register it with "
-                f"`autoreply bundles add {self.pointer}`, move it away, then promote its version"
+                f"{link} is a directory, not the registry's pointer: register it with "
+                f"`autoreply bundles add {link}`, move it away, then promote its version"
             )
         return None
 
@@ -99,14 +112,23 @@ class Registry:
         aside.rename(target)
         return version
 
-    def point(self, version: str) -> None:
-        """Make `current` name `version`: a new symlink renamed over the old one (atomic)."""
+    def point(self, version: str, name: str = POINTER) -> None:
+        """Make the pointer `name` (`current` unless told) name `version`: a new symlink renamed
+        over the old one (atomic)."""
         self.path(version)
-        self.current()  # refuses a real directory where the pointer belongs
-        fresh = self.root / f".{POINTER}.{os.getpid()}"
+        self.pointed(name)  # refuses a real directory where the pointer belongs
+        fresh = self.root / f".{name}.{os.getpid()}"
         fresh.unlink(missing_ok=True)
         fresh.symlink_to(version, target_is_directory=True)
-        fresh.replace(self.pointer)
+        fresh.replace(self.root / name)
+
+    def unpoint(self, name: str) -> str | None:
+        """Remove the pointer `name` (never `current`); return the version it named."""
+        if name == POINTER:
+            raise RegistryError("`current` is never removed: promote another version instead")
+        version = self.pointed(name)
+        (self.root / name).unlink(missing_ok=True)
+        return version
 
 
 def _created_at(directory: Path) -> str:

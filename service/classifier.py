@@ -101,6 +101,14 @@ class ModelHolder:
             del old
             release_freed_memory()
 
+    def clear(self, error: str | None = None) -> None:
+        """Drop the model (a challenger taken out of shadow, or refused), saying why if it failed."""
+        with self._lock:
+            old, self._current, self.error = self._current, None, error
+        if old is not None:
+            del old
+            release_freed_memory()
+
     def reload(self, topics: TopicTree, bundle_dir: Path | None = None) -> LoadedModel:
         """Load the bundle (from `bundle_dir` if given) and swap it in; on failure keep the old one."""
         fresh = self.load(topics, bundle_dir)

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+
+log = logging.getLogger("autoreply")
+
+
+def log_unexpected(exc: BaseException, where: str) -> None:
+    """Log an unexpected error by class and stack only: messages may quote tickets or SQL values."""
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s on %s\n%s", type(exc).__name__, where, stack)
+
 
 class ServiceError(Exception):
     """Base of every error the service raises on purpose."""

@@ -7,7 +7,6 @@ import contextlib
 import copy
 import logging
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -32,6 +31,7 @@ from service.errors import (
     RateLimited,
     ServiceError,
     Unauthorized,
+    log_unexpected,
 )
 from service.schemas import facts_json_schema
 from service.settings import Settings
@@ -67,12 +67,6 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         return await _service_error(request, failure)
     log_unexpected(exc, request.url.path)
     return _error(500, "internal_error", "an unexpected error; it is logged")
-
-
-def log_unexpected(exc: BaseException, path: str) -> None:
-    """Log an unexpected error by class and stack only: messages may quote tickets or SQL values."""
-    stack = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("unexpected %s on %s\n%s", type(exc).__name__, path, stack)
 
 
 def _unauthenticated(request: Request) -> Unauthorized | None:

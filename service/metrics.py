@@ -69,11 +69,31 @@ class Metrics:
         self.promo_codes = Counter(
             "autoreply_promo_codes_issued_total", "Promo codes issued by line", ["line"], registry=r
         )
+        self.shadow = Counter(
+            "autoreply_shadow_scorings_total",
+            "Challenger scorings in shadow by outcome: scored, skipped (queue full), failed",
+            ["outcome"],
+            registry=r,
+        )
+        self.shadow_pending = Gauge(
+            "autoreply_shadow_pending", "Shadow scorings waiting for the challenger", registry=r
+        )
+        self.challenger = Gauge(
+            "autoreply_challenger_info",
+            "The challenger bundle scored in shadow (value 1; no series: none)",
+            ["version"],
+            registry=r,
+        )
 
-    def set_versions(self, *, model: tuple[str, str] | None, rulebook: str) -> None:
+    def set_versions(
+        self, *, model: tuple[str, str] | None, rulebook: str, challenger: str | None = None
+    ) -> None:
         """Publish the loaded versions (old label sets are cleared, so one series stays)."""
         self.model.clear()
         if model is not None:
             self.model.labels(*model).set(1)
         self.rulebook.clear()
         self.rulebook.labels(rulebook).set(1)
+        self.challenger.clear()
+        if challenger is not None:
+            self.challenger.labels(challenger).set(1)

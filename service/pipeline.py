@@ -3,12 +3,14 @@
 Each step is owned by one module and returns plain values: the facts are typed once here, the
 prediction comes from `service.predictions`, the decision from the pure `service.assess`, the
 answer and the record are shaped by `service.views`, and everything is written in one
-transaction at the end.
+transaction at the end. When a challenger is loaded, its assessment of the same ticket is queued
+last (`service.shadow`), once the answer is determined: recorded, never sent.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -17,15 +19,23 @@ from sqlalchemy.orm import Session
 from rules.rulebook import Rulebook
 from rules.templates import RenderError
 from service.assess import Assessment, assess, validate_facts
+from service.classifier import LoadedModel
 from service.db import repository as repo
 from service.db.session import transaction
+from service.db.shadow import add_shadow_decision
 from service.decision import Action, Reason, Verdict
 from service.errors import ModelUnavailable, NotFound
 from service.replies import action_params, promo_outputs, render
 from service.schemas import AutoreplyResponse, DecisionOut, ReplyOut, SuggestResponse, TicketIn
 from service.settings import LineMode
 from service.state import AppState
-from service.views import autoreply_response, decision_row, suggest_response, ticket_row
+from service.views import (
+    autoreply_response,
+    decision_row,
+    shadow_row,
+    suggest_response,
+    ticket_row,
+)
 
 log = logging.getLogger("autoreply.decisions")
 
@@ -33,12 +43,19 @@ log = logging.getLogger("autoreply.decisions")
 def assess_ticket(
     state: AppState, ticket: TicketIn, rulebook: Rulebook, facts: dict[str, Any]
 ) -> Assessment:
-    """Return the assessment of a ticket whose facts are typed: the prediction, the pure decision."""
+    """Return the champion's assessment of a ticket whose facts are typed."""
     model = state.models.current
     if model is None:
         raise ModelUnavailable(
             f"no model bundle is loaded ({state.models.error or 'not loaded yet'})"
         )
+    return assess_with(state, model, ticket, rulebook, facts)
+
+
+def assess_with(
+    state: AppState, model: LoadedModel, ticket: TicketIn, rulebook: Rulebook, facts: dict[str, Any]
+) -> Assessment:
+    """Return one model's assessment of a ticket: its prediction, then the pure decision."""
     served = ticket.line in rulebook.topics.lines and ticket.line in model.classifier.lines
     return assess(
         ticket=ticket,
@@ -72,6 +89,7 @@ def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
             ),
         )
     _count(state, a, "suggest", a.verdict, decision_id)
+    _shadow(state, a, rulebook, decision_id, "suggest")
     return response
 
 
@@ -93,14 +111,16 @@ def autoreply(state: AppState, ticket: TicketIn) -> AutoreplyResponse:
         a = assess_ticket(state, ticket, rulebook, facts)
         try:
             try:
-                return _commit(state, a, a.verdict)
+                response = _commit(state, a, a.verdict)
             except _ActFailed as failed:
-                return _commit(state, a, a.verdict.handoff(failed.reason))
+                response = _commit(state, a, a.verdict.handoff(failed.reason))
         except IntegrityError:  # another process recorded this ticket first: its decision wins
             winner = _recorded(state, ticket.id)
             if winner is None:
                 raise
             return winner
+    _shadow(state, a, rulebook, response.decision_id, "autoreply")
+    return response
 
 
 def get_decision(state: AppState, decision_id: str) -> DecisionOut:
@@ -205,3 +225,31 @@ def _count(state: AppState, a: Assessment, kind: str, verdict: Verdict, decision
         a.topic.path if a.topic else None,
         ",".join(verdict.reasons) or "-",
     )
+
+
+def _shadow(
+    state: AppState, a: Assessment, rulebook: Rulebook, decision_id: str, kind: str
+) -> None:
+    """Queue the challenger's assessment of a ticket the champion decided (when one is loaded)."""
+    challenger = state.challenger.current
+    if challenger is not None:
+        state.shadow.submit(
+            partial(score_challenger, state, challenger, a, rulebook, decision_id, kind)
+        )
+
+
+def score_challenger(
+    state: AppState,
+    challenger: LoadedModel,
+    champion: Assessment,
+    rulebook: Rulebook,
+    decision_id: str,
+    kind: str,
+) -> None:
+    """Record what the challenger would have decided on a ticket the champion decided: the same
+    ticket, facts and rulebook through the same decision code; nothing is sent."""
+    shadow = assess_with(state, challenger, champion.ticket, rulebook, champion.facts)
+    with transaction(state.sessions) as session:
+        add_shadow_decision(
+            session, record=shadow_row(champion, shadow, decision_id=decision_id, kind=kind)
+        )

@@ -7,7 +7,9 @@ from typing import Any
 
 from rules.errors import RulebookError
 from rules.loader import load_rulebook
+from rules.topics import TopicTree
 from service.errors import Forbidden, ReloadRefused
+from service.shadow import refresh_challenger
 from service.state import AppState
 
 
@@ -40,11 +42,29 @@ def reload_versions(
     state.rulebooks.install(rulebook)
     if model and new_model is not None:
         state.models.install(new_model, Path(bundle_dir) if bundle_dir else None)
+    challenger = follow_challenger(state, rulebook.topics, reload=model)
     state.publish_versions()
     return {
         "rulebook_version": rulebook.version,
         "model_version": new_model.classifier.version if new_model else None,
+        "challenger_version": challenger,
     }
+
+
+def follow_challenger(state: AppState, topics: TopicTree, *, reload: bool) -> str | None:
+    """Reload the challenger from where the settings name it (`reload`), or keep it while it fits
+    the rulebook's topics; return its version. A challenger never makes a reload fail."""
+    if reload:
+        return refresh_challenger(state.challenger, state.settings, topics)
+    challenger = state.challenger.current
+    if challenger is None:
+        return None
+    try:
+        challenger.check_topics(topics)
+    except Exception as exc:  # any misfit: the challenger goes, the reload goes on
+        state.challenger.clear(f"{type(exc).__name__}: {exc}")
+        return None
+    return challenger.classifier.version
 
 
 def check_reload_dirs(state: AppState, *requested: str | None) -> None:

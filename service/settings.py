@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     bundle_watch_s: float = Field(
         0.0, ge=0, description="Seconds between checks of where bundle_dir points (0: never)"
     )
+    challenger: str = Field(
+        "shadow",
+        description="The challenger bundle scored in shadow beside the champion (nothing it "
+        "decides is sent): a bundle directory, or a name beside bundle_dir (a registry version, "
+        "or the `shadow` pointer `autoreply bundles shadow` writes); `off`: none",
+    )
+    shadow_queue: int = Field(
+        256,
+        ge=0,
+        description="Shadow scorings waiting for the challenger; past it they are skipped",
+    )
     backend: str = "onnx-int8"
     inference_threads: int | None = None
     inference_lanes: int = Field(

@@ -14,11 +14,13 @@ from service.db.session import make_engine, make_session_factory
 from service.metrics import Metrics
 from service.predictions import PredictionCache, prediction_k
 from service.settings import Settings
+from service.shadow import ShadowQueue, challenger_dir, refresh_challenger
 
 
 @dataclass
 class AppState:
-    """Everything a request needs: settings, database sessions, cache, metrics, rules, model."""
+    """Everything a request needs: settings, database sessions, cache, metrics, rules, model, and
+    the challenger scored in shadow beside the model with its queue."""
 
     settings: Settings
     sessions: sessionmaker[Session]
@@ -27,13 +29,16 @@ class AppState:
     rulebooks: RulebookHolder
     models: ModelHolder
     predictions: PredictionCache
+    challenger: ModelHolder
+    shadow: ShadowQueue
 
     def publish_versions(self) -> None:
         """Set the version gauges to what is loaded now."""
-        model = self.models.current
+        model, challenger = self.models.current, self.challenger.current
         self.metrics.set_versions(
             model=(model.classifier.version, model.backend) if model else None,
             rulebook=self.rulebooks.current.version,
+            challenger=challenger.classifier.version if challenger else None,
         )
 
 
@@ -42,19 +47,31 @@ def inference_lanes(settings: Settings) -> int:
     return settings.inference_lanes if settings.backend.startswith("onnx") else 1
 
 
-def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
-    """Connect to the database and cache, load the rulebook and (if present) the model bundle."""
-    lanes = inference_lanes(settings)
-    loader = model_loader or partial(
+def bundle_loader(settings: Settings, threads: int | None, lanes: int) -> ModelLoader:
+    """Return the loader of real bundles on the configured backend, with this many threads."""
+    return partial(
         load_bundle_model,
         backend=settings.backend,
-        threads=settings.inference_threads,
+        threads=threads,
         lanes=lanes,
         min_margin=settings.min_margin,
     )
+
+
+def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
+    """Connect to the database and cache, load the rulebook and (if present) the model bundle and
+    the challenger."""
+    lanes = inference_lanes(settings)
+    loader = model_loader or bundle_loader(settings, settings.inference_threads, lanes)
     rulebooks = RulebookHolder(settings.rulebook_dir)
     models = ModelHolder(loader, settings.bundle_dir)
     models.try_load(rulebooks.current.topics)
+    # The challenger is scored one ticket at a time in the background: one core is all it takes.
+    challenger = ModelHolder(
+        model_loader or bundle_loader(settings, 1, 1),
+        challenger_dir(settings) or settings.bundle_dir,
+    )
+    refresh_challenger(challenger, settings, rulebooks.current.topics)
     store = Store(settings.redis_url, settings.cache_size, lease_s=settings.lock_lease_s)
     metrics = Metrics()
     # Candidates beyond the suggestions shown: the runtime adds more to cover the probability.
@@ -73,6 +90,8 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
         rulebooks=rulebooks,
         models=models,
         predictions=predictions,
+        challenger=challenger,
+        shadow=ShadowQueue(metrics, settings.shadow_queue),
     )
     state.publish_versions()
     return state

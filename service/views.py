@@ -135,7 +135,7 @@ def decision_row(
     a: Assessment, *, decision_id: str, kind: str, verdict: Verdict, response: dict[str, Any]
 ) -> dict[str, Any]:
     """Return the decision record: versions, topic, template confidence and threshold, trace."""
-    best, topic, c = a.best, a.topic, a.confidence
+    best, c = a.best, a.confidence
     return {
         "id": decision_id,
         "ticket_id": a.ticket.id,
@@ -145,14 +145,7 @@ def decision_row(
         "mode": a.mode.value,
         "model_version": a.model_version or "",
         "rulebook_version": a.rulebook_version,
-        "topic": topic.path if topic else None,
-        "confidence": round(topic.prob, 6) if topic else None,
-        "template_prob": round(c.prob, 6) if c and c.option else None,
-        "threshold": c.threshold if c else None,
-        "threshold_source": c.source if c else None,
-        "rule_id": best.proposal.match.rule.id if best and best.proposal.match.rule else None,
-        "template_id": best.option.template if best else None,
-        "reasons": list(verdict.reasons),
+        **decided_fields(a, verdict),
         "trace": {
             "match": best.proposal.match.as_dict() if best else None,
             "leaves": list(best.option.leaves) if best else [],
@@ -161,4 +154,40 @@ def decision_row(
             "would_reply": verdict.would_reply,
         },
         "response": response,
+    }
+
+
+def shadow_row(
+    champion: Assessment, challenger: Assessment, *, decision_id: str, kind: str
+) -> dict[str, Any]:
+    """Return the record of what the challenger would have decided beside the champion's verdict."""
+    return {
+        "decision_id": decision_id,
+        "ticket_id": champion.ticket.id,
+        "kind": kind,
+        "mode": challenger.mode.value,
+        "rulebook_version": challenger.rulebook_version,
+        "champion_version": champion.model_version or "",
+        "champion_template": champion.best.option.template if champion.best else None,
+        "champion_reply": champion.verdict.would_reply,
+        "challenger_version": challenger.model_version or "",
+        "action": challenger.verdict.action.value,
+        "would_reply": challenger.verdict.would_reply,
+        **decided_fields(challenger, challenger.verdict),
+    }
+
+
+def decided_fields(a: Assessment, verdict: Verdict) -> dict[str, Any]:
+    """Return what a decision rests on: the topic and its probability, the best template's
+    probability and threshold, the rule and template, and the reasons against replying."""
+    best, topic, c = a.best, a.topic, a.confidence
+    return {
+        "topic": topic.path if topic else None,
+        "confidence": round(topic.prob, 6) if topic else None,
+        "template_prob": round(c.prob, 6) if c and c.option else None,
+        "threshold": c.threshold if c else None,
+        "threshold_source": c.source if c else None,
+        "rule_id": best.proposal.match.rule.id if best and best.proposal.match.rule else None,
+        "template_id": best.option.template if best else None,
+        "reasons": list(verdict.reasons),
     }

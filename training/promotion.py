@@ -1,4 +1,5 @@
-"""Promote, roll back and list registry bundles, with every step written to the history table.
+"""Promote, roll back, shadow and list registry bundles, with every step written to the history
+table.
 
 The pointer moves only after the history row is flushed, and the row is committed only after the
 pointer moved: a failure in between leaves neither (the transaction rolls back).
@@ -6,22 +7,27 @@ pointer moved: a failure in between leaves neither (the transaction rolls back).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import load_bundle
-from models.registry import Registry, RegistryError
+from models.registry import POINTER, SHADOW, Registry, RegistryError
+from service.comparison import compare_challenger
 from service.db.history import (
     PROMOTED,
     REGISTERED,
     ROLLED_BACK,
+    SHADOW_ENDED,
+    SHADOWED,
     BundleEvent,
     champion_chain,
     event_summary,
     list_events,
     record_event,
 )
+from service.db.shadow import latest_challenger
 
 
 def bundle_facts(registry: Registry, version: str) -> dict[str, Any]:
@@ -54,14 +60,50 @@ def promote(
     actor: str,
     reason: str,
     gate: dict[str, Any] | None = None,
+    pointer: str = POINTER,
 ) -> None:
-    """Point `current` at `version` and record who promoted it and why."""
+    """Point `current` at `version`, or `shadow` (the challenger services score beside the
+    champion, never sent) when `pointer` says so; record who did it and why."""
+    event = PROMOTED if pointer == POINTER else SHADOWED
     facts = bundle_facts(registry, version)
     with sessions.begin() as session:
-        record_event(
-            session, event=BundleEvent(version, PROMOTED, actor, reason, gate=gate, **facts)
-        )
-        registry.point(version)
+        record_event(session, event=BundleEvent(version, event, actor, reason, gate=gate, **facts))
+        registry.point(version, pointer)
+
+
+def end_shadow(
+    sessions: sessionmaker[Session], registry: Registry, *, actor: str, reason: str
+) -> str | None:
+    """Remove the `shadow` pointer and record it; return the version it named (None: none)."""
+    version = registry.shadow()
+    if version is None:
+        return None
+    with sessions.begin() as session:
+        record_event(session, event=BundleEvent(version, SHADOW_ENDED, actor, reason))
+        registry.unpoint(SHADOW)
+    return version
+
+
+def compare(
+    sessions: sessionmaker[Session],
+    registry: Registry,
+    *,
+    challenger: str | None = None,
+    since: datetime | None = None,
+) -> dict[str, Any]:
+    """Return champion against challenger on the tickets scored in shadow (`service.comparison`).
+
+    The challenger is the one named, else the one `shadow` points to, else the latest scored.
+    """
+    with sessions() as session:
+        version = challenger or registry.shadow() or latest_challenger(session)
+        if version is None:
+            raise RegistryError(
+                "nothing was scored in shadow: `autoreply bundles shadow VERSION`, let the "
+                "services see traffic (they follow the pointer with AUTOREPLY_BUNDLE_WATCH_S or "
+                "on an admin reload), then compare"
+            )
+        return compare_challenger(session, challenger=version, since=since).as_dict()
 
 
 def rollback(
@@ -87,17 +129,19 @@ def rollback(
 
 
 def listing(sessions: sessionmaker[Session], registry: Registry) -> dict[str, Any]:
-    """Return the registered versions (current marked) and each one's history."""
-    current = registry.current()
+    """Return the registered versions (current and shadow marked) and each one's history."""
+    current, shadowed = registry.current(), registry.shadow()
     with sessions() as session:
         events = [event_summary(row) for row in list_events(session)]
     return {
         "registry": str(registry.root),
         "current": current,
+        "shadow": shadowed,
         "versions": [
             {
                 "version": v,
                 "current": v == current,
+                "shadow": v == shadowed,
                 "history": [e for e in events if e["version"] == v],
             }
             for v in registry.versions()

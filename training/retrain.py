@@ -1,9 +1,11 @@
 """`autoreply retrain`: feedback in, a challenger trained, evaluated beside the champion, gated,
-promoted or rejected with its reasons, every step recorded in the bundle history.
+promoted (or, with `shadow`, put in shadow to meet live traffic first) or rejected with its
+reasons, every step recorded in the bundle history.
 
-Sections: lock -> champion -> export -> merge -> train -> register -> check topics -> evaluate
--> gate -> promote or reject. Everything before "register" happens under `<registry>/.work/`,
-so a run killed at any point leaves no visible bundle, and the next run starts clean.
+Sections: lock (file; PostgreSQL: advisory too) -> champion -> export -> merge -> train ->
+register -> check topics -> evaluate -> gate -> promote, shadow or reject. Everything before
+"register" happens under `<registry>/.work/`, so a run killed at any point leaves no visible
+bundle, and the next run starts clean.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.bundle import BundleMismatchError, check_against_topics, load_bundle
-from models.registry import DATA_DIR, Registry, RegistryError
+from models.registry import DATA_DIR, POINTER, SHADOW, Registry, RegistryError
 from rules.rulebook import Rulebook
 from service.db.history import REGISTERED, REJECTED, BundleEvent, data_cutoff, record_event
 from service.db.repository import utcnow
@@ -29,7 +32,7 @@ from training.data import read_examples
 from training.decisions import evaluate_bundle
 from training.feedback import export_feedback
 from training.gate import Gate, Verdict, decide
-from training.joblock import job_lock
+from training.joblock import database_lock, job_lock
 from training.main import cli_overrides, run
 from training.merge import HOLDOUT_FILE, merge_feedback, read_rows
 from training.promotion import bundle_facts, promote
@@ -52,13 +55,14 @@ class RetrainJob:
     holdout: float = 0.2
     actor: str = "retrain"
     force: bool = False
+    shadow: bool = False  # a challenger that passes the gate goes to `shadow`, not `current`
 
 
 def retrain(job: RetrainJob, sessions: sessionmaker[Session]) -> dict[str, Any]:
     """Run the whole loop once under the registry's lock; return what happened, with reasons."""
     registry = job.registry
     registry.root.mkdir(parents=True, exist_ok=True)
-    with job_lock(registry.root / LOCK_FILE):
+    with job_lock(registry.root / LOCK_FILE), database_lock(_engine(sessions)):
         scratch = registry.work / "run"
         shutil.rmtree(scratch, ignore_errors=True)  # a killed run's leftovers
         champion = registry.current()
@@ -70,6 +74,13 @@ def retrain(job: RetrainJob, sessions: sessionmaker[Session]) -> dict[str, Any]:
         summary = _train_and_judge(job, sessions, champion, scratch)
         shutil.rmtree(scratch, ignore_errors=True)
         return summary
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    """Return the engine the sessions are bound to (the database lock needs its own connection)."""
+    with sessions() as session:
+        bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def _train_and_judge(
@@ -102,7 +113,7 @@ def _train_and_judge(
     _keep_data(registry, version, data_dir)
     verdict, figures = _judge(job, champion, version, registry.root / DATA_DIR / version)
     _settle(job, sessions, version, verdict, figures, cutoff)
-    decision = "promoted" if verdict.promote else "rejected"
+    decision = ("shadowed" if job.shadow else "promoted") if verdict.promote else "rejected"
     return {**summary, "decision": decision, "reasons": verdict.reasons, "figures": figures}
 
 
@@ -157,7 +168,7 @@ def _settle(
     figures: dict[str, Any],
     cutoff: datetime,
 ) -> None:
-    """Record the challenger (with its data cut-off) and promote or reject it."""
+    """Record the challenger (with its data cut-off) and promote it (or shadow it) or reject it."""
     gate = {**verdict.as_dict(), "figures": figures}
     facts = bundle_facts(job.registry, version)
     with sessions.begin() as session:
@@ -172,5 +183,6 @@ def _settle(
                 session, event=BundleEvent(version, REJECTED, job.actor, why, gate=gate, **facts)
             )
     if verdict.promote:
-        promote(sessions, job.registry, version, actor=job.actor,
-                reason="gate passed: " + "; ".join(verdict.reasons), gate=gate)  # fmt: skip
+        promote(sessions, job.registry, version, actor=job.actor, gate=gate,
+                reason="gate passed: " + "; ".join(verdict.reasons),
+                pointer=SHADOW if job.shadow else POINTER)  # fmt: skip

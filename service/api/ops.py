@@ -12,6 +12,8 @@ from sqlalchemy import text
 from service.deps import AdminKey, StateDep
 from service.reload import reload_versions
 from service.schemas import ErrorOut, ReloadIn
+from service.shadow import challenger_dir
+from service.state import AppState
 
 router = APIRouter(tags=["ops"])
 
@@ -34,6 +36,7 @@ def readyz(state: StateDep, response: Response) -> dict[str, Any]:
             "error": state.models.error,
         },
         "rulebook": {"ok": True, "version": state.rulebooks.current.version},
+        "challenger": challenger_check(state),
     }
     try:
         with state.sessions() as session:
@@ -53,6 +56,19 @@ def readyz(state: StateDep, response: Response) -> dict[str, Any]:
     ready = all(checks[name]["ok"] for name in ("model", "rulebook", "database"))
     response.status_code = 200 if ready else 503
     return {"ready": ready, "checks": checks}
+
+
+def challenger_check(state: AppState) -> dict[str, Any]:
+    """Return the challenger scored in shadow, if any; never a reason to be unready."""
+    challenger = state.challenger.current
+    path = challenger_dir(state.settings)
+    return {
+        "ok": True,
+        "path": str(path) if path else None,
+        "version": challenger.classifier.version if challenger else None,
+        "pending": state.shadow.pending,
+        "error": state.challenger.error,
+    }
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

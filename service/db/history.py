@@ -1,4 +1,5 @@
-"""The bundle history table: each bundle's registration, promotion, rejection and roll-back."""
+"""The bundle history table: each bundle's registration, promotion, rejection, roll-back, and the
+times it was scored in shadow beside the champion."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from service.db.repository import utcnow
 from service.db.tables import BundleHistory
 
 REGISTERED, PROMOTED, REJECTED, ROLLED_BACK = "registered", "promoted", "rejected", "rolled_back"
+SHADOWED, SHADOW_ENDED = "shadowed", "shadow_ended"
 # Events after which the version named is the one serving.
 SERVING_EVENTS = (PROMOTED, ROLLED_BACK)
 

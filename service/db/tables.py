@@ -1,4 +1,5 @@
-"""Database tables: tickets, decisions, replies, promo codes (with a per-customer quota), feedback."""
+"""Database tables: tickets, decisions, replies, promo codes (with a per-customer quota), feedback,
+the bundle history and the challenger's shadow decisions."""
 
 from __future__ import annotations
 
@@ -156,4 +157,36 @@ class BundleHistory(Base):
     gate: Mapped[dict[str, Any] | None]
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ShadowDecision(Base):
+    """What a challenger bundle would have decided on a ticket the champion decided: never sent,
+    kept beside the champion's own verdict so the two compare without replaying anything."""
+
+    __tablename__ = "shadow_decisions"
+    # `autoreply bundles compare` and the console read one challenger's rows over a window.
+    __table_args__ = (Index("ix_shadow_decisions_challenger", "challenger_version", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    ticket_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # the champion's decision: suggest | autoreply
+    mode: Mapped[str] = mapped_column(String(16))
+    rulebook_version: Mapped[str] = mapped_column(String(64))
+    champion_version: Mapped[str] = mapped_column(String(64))
+    champion_template: Mapped[str | None] = mapped_column(String(128))  # its best template
+    champion_reply: Mapped[bool] = mapped_column(Boolean)  # every check passed (mode aside)
+    challenger_version: Mapped[str] = mapped_column(String(64))
+    # The challenger's decision, in the columns `decisions` uses for the champion's.
+    action: Mapped[str] = mapped_column(String(16))  # reply | handoff, under the line's mode
+    would_reply: Mapped[bool] = mapped_column(Boolean)
+    topic: Mapped[str | None] = mapped_column(String(256))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    template_prob: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    threshold_source: Mapped[str | None] = mapped_column(String(16))
+    rule_id: Mapped[str | None] = mapped_column(String(128))
+    template_id: Mapped[str | None] = mapped_column(String(128))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime]

@@ -60,3 +60,27 @@ def test_rollback_without_a_previous_champion_exits_2_and_says_so(bundles, tmp_p
     assert result.exit_code == 2 and "nothing to roll back to" in result.output
     missing = runner.invoke(app, ["bundles", "promote", "nope", "--registry", str(registry)])
     assert missing.exit_code == 2 and "no bundle 'nope'" in missing.output
+
+
+def test_shadow_points_at_a_challenger_records_it_and_off_takes_it_away(
+    bundles, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AUTOREPLY_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
+    registry = tmp_path / "reg"
+    v1, v2 = (bundles_cli(registry, "add", str(b))["version"] for b in bundles)
+    bundles_cli(registry, "promote", v1)
+    assert bundles_cli(registry, "shadow", v2, "--reason", "try it") == {"shadow": v2}
+    assert (registry / "shadow").resolve() == (registry / v2).resolve()
+    listed = bundles_cli(registry, "list")
+    assert (listed["current"], listed["shadow"]) == (v1, v2)
+    shadowed = next(v for v in listed["versions"] if v["version"] == v2)
+    assert shadowed["shadow"] and shadowed["history"][-1]["event"] == "shadowed"
+    assert bundles_cli(registry, "shadow", "--off") == {"shadow": None, "ended": v2}
+    assert not (registry / "shadow").exists() and bundles_cli(registry, "list")["shadow"] is None
+    assert bundles_cli(registry, "shadow", "--off") == {"shadow": None, "ended": None}
+    for args, said in ((["shadow"], "give a VERSION, or --off"),
+                       (["shadow", v1, "--off"], "give a VERSION, or --off"),
+                       (["shadow", "nope"], "no bundle 'nope'"),
+                       (["shadow", "current"], "'current' is not a bundle version")):  # fmt: skip
+        result = runner.invoke(app, ["bundles", *args, "--registry", str(registry)])
+        assert result.exit_code == 2 and said in result.output, result.output

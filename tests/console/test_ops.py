@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.console.conftest import decision_links, hidden_fields, seed_handoffs, sign_in
 from tests.service.conftest import headers
 from tests.service.test_api import ticket
+from tests.service.test_shadow import RIVAL, post_tickets
 
 RULE = "rules/riders_ride_cost.yaml"
 
@@ -56,3 +57,18 @@ def test_the_comparison_needs_the_admin_scope(make_client, tmp_path):
     client = sign_in(make_client(reload_roots=[tmp_path]), "console")
     answer = client.get("/console/ops/compare", params={"directory": str(tmp_path)})
     assert answer.status_code == 403 and "admin scope" in answer.text
+
+
+def test_the_challenger_in_shadow_against_the_champion(make_client):
+    assert "No challenger is scored in shadow" in sign_in(make_client()).get("/console/ops").text
+    client = sign_in(make_client(rival=RIVAL))
+    post_tickets(client)
+    page = client.get("/console/ops")
+    assert page.status_code == 200
+    text = page.text
+    assert "<code>fake-2</code> decided beside the champion on 4 tickets" in text
+    for row in ("Decided the same", "Only the champion would reply",
+                "Only the challenger would reply", "Both would reply, with different templates"):  # fmt: skip
+        assert f'<td>{row}</td><td class="n">1</td>' in text, row
+    assert '<td>Would reply (of 4 tickets)</td><td class="n">2</td><td class="n">2</td>' in text
+    assert "Version <code>fake-2</code> has scored no ticket" not in text

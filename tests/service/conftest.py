@@ -46,27 +46,43 @@ def make_settings(database_url: str, **overrides) -> Settings:
         hash_key(KEYS["system"]): ["autoreply"],
         hash_key(KEYS["console"]): ["console"],
     }
+    # No challenger unless a test asks: a `shadow` pointer in the developer's var/ stays there.
+    overrides.setdefault("challenger", "off")
     return Settings(environment="test", database_url=database_url, api_keys=keys, **overrides)
 
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
-    """Return a factory of test clients over a migrated database and the keyword classifier."""
+    """Return a factory of test clients over a migrated database and the keyword classifier.
+
+    `rival` (keywords like KEYWORDS) adds a challenger, version fake-2, served from any directory
+    but the champion's (`tmp_path/challenger` unless `challenger=` says otherwise).
+    """
     clients: list[TestClient] = []
 
     def make(
-        database_url: str | None = None, thresholds: dict | None = None, **overrides
+        database_url: str | None = None,
+        thresholds: dict | None = None,
+        rival: dict | None = None,
+        **overrides,
     ) -> TestClient:
         url = database_url or f"sqlite:///{tmp_path / 'autoreply.db'}"
         upgrade(url)
+        if rival is not None and "challenger" not in overrides:
+            (tmp_path / "challenger").mkdir(exist_ok=True)
+            overrides["challenger"] = str(tmp_path / "challenger")
         settings = make_settings(url, **overrides)
         topics = load_rulebook(settings.rulebook_dir).topics
         classifier = KeywordClassifier(topics, KEYWORDS, GUARDS, SPLITS)
-        app = create_app(
-            settings,
-            model_loader=lambda _dir, tree: keyword_model(tree, classifier, thresholds),
-        )
-        client = TestClient(app)
+        challenger = KeywordClassifier(topics, rival or {}, GUARDS, SPLITS, version="fake-2")
+
+        def load(directory: Path, tree):
+            chosen = (
+                challenger if rival is not None and directory != settings.bundle_dir else classifier
+            )
+            return keyword_model(tree, chosen, thresholds)
+
+        client = TestClient(create_app(settings, model_loader=load))
         client.classifier = classifier  # type: ignore[attr-defined]
         clients.append(client)
         return client

@@ -1,10 +1,12 @@
-"""The pointer watch: a moved `current` symlink is reloaded once, a still one never."""
+"""The pointer watch: a moved `current` symlink is reloaded once, a still one never; the `shadow`
+symlink brings a challenger and takes it away."""
 
 from __future__ import annotations
 
 import time
 
 from service.watch import PointerWatch
+from tests.service.conftest import KEYWORDS, headers
 
 
 def registry_with_pointer(tmp_path):
@@ -16,7 +18,7 @@ def registry_with_pointer(tmp_path):
 
 
 def move(pointer, version: str) -> None:
-    fresh = pointer.with_name(".current.new")
+    fresh = pointer.with_name(f".{pointer.name}.new")
     fresh.symlink_to(version)
     fresh.replace(pointer)
 
@@ -42,3 +44,23 @@ def test_the_running_app_follows_the_pointer_when_the_setting_asks(make_client, 
         while state.models.current is before and time.monotonic() < deadline:
             time.sleep(0.02)
         assert state.models.current is not before
+
+
+def test_the_shadow_pointer_brings_the_challenger_and_taking_it_away_drops_it(
+    make_client, tmp_path
+):
+    pointer = registry_with_pointer(tmp_path)
+    shadow = pointer.with_name("shadow")
+    client = make_client(bundle_dir=pointer, rival=KEYWORDS, challenger="shadow")
+    state = client.app.state.autoreply
+    watch = PointerWatch(state)
+    assert state.challenger.current is None and watch.check_challenger() is None
+    move(shadow, "v2")
+    assert watch.check_challenger() == "fake-2" and state.challenger.current is not None
+    assert 'autoreply_challenger_info{version="fake-2"} 1.0' in client.get("/metrics").text
+    assert watch.check_challenger() is None and state.challenger.current is not None
+    reload = client.post("/v1/admin/reload", json={"rules": True, "model": True}, headers=headers())
+    assert reload.json()["challenger_version"] == "fake-2"
+    shadow.unlink()
+    assert watch.check_challenger() is None and state.challenger.current is None
+    assert "autoreply_challenger_info{" not in client.get("/metrics").text
