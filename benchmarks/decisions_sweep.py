@@ -20,10 +20,9 @@ from models.bundle import actionable_leaves
 from models.prediction import Prediction
 from models.runtime import load_classifier
 from rules.loader import load_rulebook
-from service.predictions import DEFAULT_K
 from training.args import DataArguments, EvalArguments
 from training.data import Example, read_examples
-from training.decisions import fit_policy
+from training.decisions import fit_policy, served_predictions
 from training.replay import replay, summarize
 
 
@@ -45,14 +44,7 @@ def main() -> None:
 
     def load(split: str) -> tuple[dict[str, list[Example]], dict[str, list[Prediction]]]:
         rows = read_examples(args.corpus / f"{split}.jsonl", DataArguments(), "corpus")
-        by_line = {line: [e for e in rows if e.line == line] for line in classifier.lines}
-        found = {
-            line: [
-                classifier.predict([e.text], line, k=DEFAULT_K, dialogues=[e.dialogue])[0]
-                for e in rs
-            ]
-            for line, rs in by_line.items()
-        }
+        found, by_line = served_predictions(classifier, rows)
         return by_line, found
 
     (valid, valid_p), (test, test_p) = load("valid"), load("test")

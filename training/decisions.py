@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from models.abstention import ALL_LINES, AbstentionPolicy
+from models.bundle import actionable_leaves
 from models.prediction import Prediction
-from models.runtime import build_prediction, calibrated_guard, load_classifier
+from models.runtime import TopicClassifier, build_prediction, calibrated_guard, load_classifier
 from models.spec import ModelSpec
 from rules.rulebook import Rulebook
 from service.predictions import DEFAULT_K
@@ -137,21 +138,55 @@ def evidence(outcomes: Sequence[Outcome]) -> Evidence:
     )
 
 
-def replay_bundle(
-    bundle_dir: Path, examples: Sequence[Example], rulebook: Rulebook | None, backend: str
-) -> tuple[str, list[Outcome]]:
-    """Return the bundle's version and the decision on every example of a line it serves.
+def served_predictions(
+    classifier: TopicClassifier, examples: Sequence[Example]
+) -> tuple[dict[str, list[Prediction]], dict[str, list[Example]]]:
+    """Return, per line the classifier serves, its predictions and the examples, in order.
 
     Each text is predicted alone, as the service does: int8 quantises activations per batch, so
     a batch's other texts would shift its scores.
     """
+    rows = {line: [e for e in examples if e.line == line] for line in classifier.lines}
+    predictions = {
+        line: [
+            classifier.predict([e.text], line, k=DEFAULT_K, dialogues=[e.dialogue])[0]
+            for e in line_rows
+        ]
+        for line, line_rows in rows.items()
+    }
+    return predictions, rows
+
+
+def fit_served_policy(
+    bundle_dir: Path,
+    valid: Sequence[Example],
+    rulebook: Rulebook | None,
+    args: EvalArguments,
+    backend: str = "onnx-int8",
+) -> FittedPolicy:
+    """Return the policy fitted on validation as the bundle's serving backend answers it.
+
+    The network's own (fp32, batched) outputs differ a little from what the service computes
+    (int8, one ticket at a time), and the thresholds are meant for the decision actually made.
+    """
+    classifier = load_classifier(bundle_dir, backend=backend)
+    bundle = classifier.bundle
+    predictions, rows = served_predictions(classifier, valid)
+    return fit_policy(
+        bundle.spec, predictions, rows, rulebook, actionable_leaves(bundle.topics), args
+    )
+
+
+def replay_bundle(
+    bundle_dir: Path, examples: Sequence[Example], rulebook: Rulebook | None, backend: str
+) -> tuple[str, list[Outcome]]:
+    """Return the bundle's version and the decision on every example of a line it serves."""
     classifier = load_classifier(bundle_dir, backend=backend)
     policy = AbstentionPolicy.from_bundle(classifier.bundle)
-    served = [e for e in examples if e.line in classifier.lines]
-    predictions = [
-        classifier.predict([e.text], e.line, k=DEFAULT_K, dialogues=[e.dialogue])[0] for e in served
-    ]
-    return classifier.version, replay(served, predictions, rulebook, policy)
+    predictions, rows = served_predictions(classifier, examples)
+    served = [e for line in rows for e in rows[line]]
+    found = [p for line in rows for p in predictions[line]]
+    return classifier.version, replay(served, found, rulebook, policy)
 
 
 def evaluate_bundle(

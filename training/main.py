@@ -32,13 +32,19 @@ from training.args import Config, EvalArguments, ModelArguments, TrainArguments,
 from training.baseline import tfidf_baseline
 from training.checkpoint import Checkpointer
 from training.data import SPLITS, Example, Splits, load_splits
-from training.decisions import evaluate_bundle, fit_policy, output_predictions, output_rows
+from training.decisions import (
+    evaluate_bundle,
+    fit_policy,
+    fit_served_policy,
+    output_predictions,
+    output_rows,
+)
 from training.distributed import DistContext, init_distributed, shutdown, single_process
 from training.evaluate import evaluate_outputs, token_stats, validation_score
 from training.features import Features, LabelSpace, build_label_space, featurize
 from training.infer import Outputs, run_model, token_inputs
 from training.loop import FineTuner, use_bf16
-from training.package import write_bundle
+from training.package import write_bundle, write_thresholds
 from training.partial import TopStack, cached_states, freeze_bottom, state_inputs
 from training.quick import cached_embeddings, embedding_key, head_outputs, train_heads
 from training.report import write_decisions, write_report
@@ -155,9 +161,17 @@ def run(config: Config) -> Path:
     title = f"Topic model ({'quick' if targs.quick else 'fine-tune'}) on {dargs.data_dir}"
     reporter = (lambda d, m: write_report(d, m, evaluation.plots, title)) if eargs.report else None
     log.info("writing the bundle: ONNX export, int8 quantisation, parity check...")
+    manifest = _manifest(config, splits, labels, fitted.policy)
+
+    def refit(bundle_dir: Path) -> dict[str, Any]:
+        log.info("refitting the thresholds on validation as the int8 bundle answers it...")
+        served = fit_served_policy(bundle_dir, splits.valid, rulebook, eargs)
+        write_thresholds(bundle_dir, served.thresholds, manifest["thresholds"])
+        return {"policy": served.policy}
+
     path = write_bundle(
-        out_dir, network.cpu(), encoder_dir, labels.snapshot, evaluation,
-        _manifest(config, splits, labels, fitted.policy), _parity_sample(splits.valid), reporter,
+        out_dir, network.cpu(), encoder_dir, labels.snapshot, evaluation, manifest,
+        _parity_sample(splits.valid), reporter, refit,
     )  # fmt: skip
     log.info("replaying the test split through the service's decision code...")
     _report_decisions(path, splits.test, rulebook, eargs)

@@ -34,6 +34,9 @@ TOKENIZER_FILES = (
     "special_tokens_map.json",
 )
 PARITY_FILE = "parity.jsonl"  # the texts the ONNX exports were checked on
+# Refits the decision policy of a complete bundle in its directory (rewriting thresholds.json)
+# and returns the manifest fields that change.
+Refit = Callable[[Path], dict[str, Any]]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -58,6 +61,11 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=float) + "\n")
 
 
+def write_thresholds(root: Path, topics: dict[str, Any], targets: dict[str, Any]) -> None:
+    """Write thresholds.json: each topic node's entry and the risk targets they were fitted for."""
+    write_json(root / "thresholds.json", {"topics": topics, **targets})
+
+
 def write_bundle(
     out_dir: Path,
     network: TopicNetwork,
@@ -67,6 +75,7 @@ def write_bundle(
     manifest: dict[str, Any],
     parity_examples: list[Example],
     write_report: Callable[[Path, dict[str, Any]], object] | None = None,
+    refit: Refit | None = None,
 ) -> Path:
     """Write the bundle for a trained network into `out_dir` (replacing it) and return it."""
     tmp = start_aside(out_dir)
@@ -77,12 +86,12 @@ def write_bundle(
             shutil.copy2(encoder_dir / name, tmp / name)
     write_json(tmp / "topics.json", snapshot)
     write_json(tmp / "calibration.json", {"temperature": evaluation.temperature})
-    write_json(tmp / "thresholds.json", {"topics": evaluation.thresholds, **manifest["thresholds"]})
+    write_thresholds(tmp, evaluation.thresholds, manifest["thresholds"])
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     fields = {k: v for k, v in manifest.items() if k != "thresholds"}
     fields.update(created_at=created, code_version=code_version())
     return finish_bundle(
-        tmp, out_dir, network.spec, evaluation.metrics, fields, parity_examples, write_report
+        tmp, out_dir, network.spec, evaluation.metrics, fields, parity_examples, write_report, refit
     )
 
 
@@ -108,13 +117,15 @@ def finish_bundle(
     manifest: dict[str, Any],
     parity_examples: list[Example],
     write_report: Callable[[Path, dict[str, Any]], object] | None = None,
+    refit: Refit | None = None,
 ) -> Path:
     """Export, check, describe and publish the weights, config and JSON files in `tmp`.
 
     Writes the ONNX fp32 and int8 exports, the parity sample and its figures (into
-    `metrics.json`), the report and the manifest; validates the result with `load_bundle`; then
-    swaps it in as `out_dir` and returns it. On any failure `tmp` is removed and `out_dir` is
-    left as it was.
+    `metrics.json`), the report and the manifest; validates the result with `load_bundle`; with
+    `refit`, refits the decision policy on the complete bundle as it will be served and validates
+    again; then swaps it in as `out_dir` and returns it. On any failure `tmp` is removed and
+    `out_dir` is left as it was.
     """
     try:
         write_parity_sample(tmp / PARITY_FILE, parity_examples)
@@ -124,8 +135,12 @@ def finish_bundle(
         write_json(tmp / "metrics.json", metrics)
         if write_report is not None:
             write_report(tmp / "report", metrics)
-        write_manifest(tmp, {**manifest, "spec": spec.to_json()})
+        manifest = {**manifest, "spec": spec.to_json()}
+        write_manifest(tmp, manifest)
         load_bundle(tmp)  # refuse to publish a bundle the service would refuse
+        if refit is not None:
+            write_manifest(tmp, {**manifest, **refit(tmp)})
+            load_bundle(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

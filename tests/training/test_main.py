@@ -55,3 +55,20 @@ def test_a_change_to_training_itself_starts_over(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         run(load_config(None, settings(tmp_path, output_dir=str(tmp_path / "b"), seed=7)))
     assert "resumed" not in caplog.text
+
+
+def test_the_bundle_s_thresholds_are_fitted_on_what_the_service_computes(tmp_path):
+    from rules.loader import load_rulebook
+    from training.data import read_examples
+    from training.decisions import fit_served_policy
+
+    write_corpus(tmp_path / "corpus", per_leaf=2)
+    tiny_encoder(tmp_path / "encoder")
+    config = load_config(None, settings(tmp_path, output_dir=str(tmp_path / "a")))
+    bundle = run(config)
+    valid = read_examples(tmp_path / "corpus" / "valid.jsonl", config.data, "corpus")
+    served = fit_served_policy(bundle, valid, load_rulebook(), config.eval)
+    stored = json.loads((bundle / "thresholds.json").read_text())["topics"]
+    assert stored == json.loads(json.dumps(served.thresholds))
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    assert manifest["policy"]["actionable_floor"] == served.policy["actionable_floor"]
