@@ -7,6 +7,10 @@ Each ticket goes out as the ticket system sends it (its own customer id, so prom
 interfere); the response's action, reasons, template and confidence are judged against the
 agent's template with the same figures as `autoreply evaluate` (`training.replay.summarize`):
 coverage, agreement, unsafe replies, per line and language, and the guard's recall. Prints JSON.
+
+`--feedback` also posts what the agent did with each ticket to `POST /v1/feedback` (the topic,
+the template kept, or an escalation), as the ticket system would: the labels `autoreply retrain`
+learns from.
 """
 
 from __future__ import annotations
@@ -22,6 +26,19 @@ from service.settings import DEV_API_KEY
 from training.args import DataArguments
 from training.data import Example, read_examples
 from training.replay import Outcome, outcome_of, summarize
+
+
+def agent_feedback(ticket_id: str, example: Example) -> dict[str, Any]:
+    """Return the feedback the ticket system sends for what the agent did with a ticket."""
+    if example.agent_action == "escalated" or example.template is None:
+        return {"ticket_id": ticket_id, "topic": example.label, "escalated": True}
+    edited = example.agent_action == "edited"
+    return {
+        "ticket_id": ticket_id,
+        "topic": example.label,
+        "template_id": example.template,
+        "edited": edited,
+    }
 
 
 def outcome(i: int, example: Example, body: dict[str, Any]) -> Outcome:
@@ -42,6 +59,7 @@ def main() -> int:
     parser.add_argument("--split", type=Path, default=Path("var/corpus/test.jsonl"))
     parser.add_argument("--key", default=DEV_API_KEY)
     parser.add_argument("--limit", type=int, default=0, help="first N tickets only (0 = all)")
+    parser.add_argument("--feedback", action="store_true", help="post the agent's choice too")
     args = parser.parse_args()
     examples = read_examples(args.split, DataArguments(), "corpus")
     if args.limit:
@@ -66,6 +84,13 @@ def main() -> int:
                 failures += 1
                 continue
             outcomes.append(outcome(i, example, answer.json()))
+            if (
+                args.feedback
+                and not client.post(
+                    "/v1/feedback", json=agent_feedback(ticket_id, example)
+                ).is_success
+            ):
+                failures += 1
     report = summarize(outcomes)
     print(
         json.dumps(
