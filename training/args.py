@@ -191,11 +191,12 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
 def _conflicts(config: Config) -> list[str]:
     """Return the settings that cannot work together, each saying what to change."""
     found = []
-    if config.model.vocab_pieces and (config.train.quick or config.train.freeze_layers):
+    frozen = config.train.quick or config.train.freeze_layers
+    if config.model.vocab_pieces and frozen and not config.model.vocab_align_epochs:
         found.append(
             "'vocab_pieces' adds word embeddings that must be trained, but 'quick' or "
-            "'freeze_layers' keeps the embeddings frozen: set freeze_layers=0 (a full fine-tune) "
-            "or vocab_pieces=0"
+            "'freeze_layers' keeps the embeddings frozen: align them first "
+            "(vocab_align_epochs=2), fine-tune them (freeze_layers=0), or set vocab_pieces=0"
         )
     if config.train.freeze_layers < 0:
         found.append("'freeze_layers' must be 0 (none) or more")

@@ -54,11 +54,14 @@ def test_help_lists_every_key_with_its_default():
 
 
 def test_added_word_pieces_with_frozen_embeddings_are_refused_with_the_fix():
-    with pytest.raises(ConfigError, match="set freeze_layers=0"):
-        load_config(None, {"vocab_pieces": 4000, "freeze_layers": 4})
-    with pytest.raises(ConfigError, match="vocab_pieces"):
-        load_config(None, {"vocab_pieces": 4000, "quick": True})
+    unaligned = {"vocab_pieces": 4000, "vocab_align_epochs": 0}
+    with pytest.raises(ConfigError, match="fine-tune them"):
+        load_config(None, {**unaligned, "freeze_layers": 4})
+    with pytest.raises(ConfigError, match="vocab_align_epochs=2"):
+        load_config(None, {**unaligned, "quick": True})
     assert load_config(None, {"vocab_pieces": 4000}).model.vocab_pieces == 4000
+    # aligned pieces are trained before the encoder is frozen
+    assert load_config(None, {"vocab_pieces": 4000, "quick": True}).train.quick
 
 
 GATE = Path("training/configs/gate.json")  # the promotion gate's config, not a training run's
