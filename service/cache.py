@@ -1,5 +1,7 @@
 """Prediction cache, per-ticket locks and rate limits: Redis when configured and up, else in-process.
 
+The in-process cache keeps the objects themselves; only Redis needs them as JSON.
+
 If Redis goes down the service keeps answering: each call falls back to the in-process store and
 Redis is retried after a short pause; `redis_up` tells /readyz and the metrics.
 
@@ -14,12 +16,13 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import redis
 
+T = TypeVar("T")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 
@@ -29,12 +32,12 @@ class LocalStore:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._locks: dict[str, list[Any]] = {}  # name -> [lock, holders and waiters]
         self._counters: dict[str, tuple[int, int]] = {}
         self._mutex = threading.Lock()
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Any:
         """Return the cached value, or None when absent or expired."""
         with self._mutex:
             item = self._data.get(key)
@@ -43,7 +46,7 @@ class LocalStore:
             self._data.move_to_end(key)
             return item[1]
 
-    def set(self, key: str, value: str, ttl_s: float) -> None:
+    def set(self, key: str, value: Any, ttl_s: float) -> None:
         """Cache `value` for `ttl_s` seconds, evicting the least recently used beyond the cap."""
         if self.max_entries == 0:
             return
@@ -127,31 +130,41 @@ class Store:
     def _mark_down(self) -> None:
         self._down_until = time.monotonic() + self.retry_after_s
 
-    def get_json(self, key: str) -> Any:
-        """Return the JSON value cached under `key`, or None."""
+    @property
+    def caching(self) -> bool:
+        """Whether anything set is kept (Redis, or an in-process cache with room)."""
+        return self.client is not None or self.local.max_entries > 0
+
+    def get(self, key: str, decode: Callable[[Any], T]) -> T | None:
+        """Return the value cached under `key`: decoded from Redis' JSON, or the object kept here."""
         client = self._redis()
-        raw: Any = None
         if client is not None:
             try:
                 raw = client.get(key)
+                return None if raw is None else decode(json.loads(raw))
             except redis.RedisError:
                 self._mark_down()
-                raw = self.local.get(key)
-        else:
-            raw = self.local.get(key)
-        return None if raw is None else json.loads(raw)
+        return cast("T | None", self.local.get(key))
 
-    def set_json(self, key: str, value: Any, ttl_s: float) -> None:
-        """Cache `value` as JSON under `key` for `ttl_s` seconds."""
-        raw = json.dumps(value, ensure_ascii=False)
+    def set(self, key: str, value: T, ttl_s: float, encode: Callable[[T], Any]) -> None:
+        """Cache `value` under `key` for `ttl_s` seconds: as JSON of `encode(value)` in Redis,
+        as the object itself in process."""
         client = self._redis()
         if client is not None:
             try:
-                client.set(key, raw, px=int(ttl_s * 1000))
+                client.set(key, json.dumps(encode(value), ensure_ascii=False), px=int(ttl_s * 1000))
                 return
             except redis.RedisError:
                 self._mark_down()
-        self.local.set(key, raw, ttl_s)
+        self.local.set(key, value, ttl_s)
+
+    def get_json(self, key: str) -> Any:
+        """Return the JSON value cached under `key`, or None."""
+        return self.get(key, _same)
+
+    def set_json(self, key: str, value: Any, ttl_s: float) -> None:
+        """Cache the JSON value `value` under `key` for `ttl_s` seconds."""
+        self.set(key, value, ttl_s, _same)
 
     @contextmanager
     def lock(self, name: str, wait_s: float) -> Iterator[bool]:
@@ -207,6 +220,10 @@ class Store:
             except redis.RedisError:
                 self._mark_down()
         return self.local.hit(key, minute)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class _Lease:

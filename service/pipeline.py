@@ -114,8 +114,8 @@ def get_decision(state: AppState, decision_id: str) -> DecisionOut:
 
 def _recorded(state: AppState, ticket_id: str) -> AutoreplyResponse | None:
     with state.sessions() as session:
-        decision = repo.get_autoreply_decision(session, ticket_id=ticket_id)
-        return AutoreplyResponse.model_validate(decision.response) if decision else None
+        response = repo.get_autoreply_response(session, ticket_id=ticket_id)
+    return AutoreplyResponse.model_validate(response) if response is not None else None
 
 
 class _ActFailed(Exception):

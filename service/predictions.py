@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import asdict
 from typing import Any
 
 from models.prediction import LevelProb, Prediction, TopicCandidate
@@ -46,10 +45,10 @@ class PredictionCache:
     def predict(self, model: LoadedModel, ticket: TicketIn) -> Prediction:
         """Return the prediction for `ticket`'s text under `model` (cached by version + text)."""
         key = prediction_key(model.classifier.version, ticket)
-        cached = self.store.get_json(key)
+        cached = self.store.get(key, prediction_from_dict) if self.store.caching else None
         if cached is not None:
             self.metrics.cache.labels("hit").inc()
-            return prediction_from_dict(cached)
+            return cached
         self.metrics.cache.labels("miss").inc()
         started = time.perf_counter()
         with self.gate:
@@ -57,7 +56,8 @@ class PredictionCache:
                 [ticket.text], ticket.line, k=self.k, dialogues=[list(ticket.dialogue) or None]
             )[0]
         self.metrics.inference.labels(model.backend).observe(time.perf_counter() - started)
-        self.store.set_json(key, asdict(prediction), self.ttl_s)
+        if self.store.caching:
+            self.store.set(key, prediction, self.ttl_s, prediction_to_dict)
         return prediction
 
 
@@ -67,8 +67,30 @@ def prediction_key(model_version: str, ticket: TicketIn) -> str:
     return f"pred:{model_version}:{hashlib.sha256(text_key).hexdigest()}"
 
 
+def prediction_to_dict(prediction: Prediction) -> dict[str, Any]:
+    """Return a prediction's JSON form (`dataclasses.asdict`'s shape, written out: asdict's
+    generic deep copy cost more than the rest of the cache)."""
+    p = prediction
+    return {
+        "line": p.line,
+        "candidates": [
+            {
+                "path": c.path,
+                "prob": c.prob,
+                "levels": [{"path": lv.path, "prob": lv.prob} for lv in c.levels],
+            }
+            for c in p.candidates
+        ],
+        "guard": dict(p.guard),
+        "model_version": p.model_version,
+        "tokens": p.tokens,
+        "truncated": p.truncated,
+        "extra": dict(p.extra),
+    }
+
+
 def prediction_from_dict(data: dict[str, Any]) -> Prediction:
-    """Rebuild a prediction from its cached JSON form (`dataclasses.asdict`)."""
+    """Rebuild a prediction from its cached JSON form (`prediction_to_dict`)."""
     candidates = tuple(
         TopicCandidate(c["path"], c["prob"], tuple(LevelProb(**lv) for lv in c["levels"]))
         for c in data["candidates"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,11 +43,17 @@ def save_ticket(session: Session, *, ticket: dict[str, Any]) -> None:
     _insert_ignoring_duplicates(session, Ticket, {**ticket, "created_at": utcnow()})
 
 
-def get_autoreply_decision(session: Session, *, ticket_id: str) -> Decision | None:
-    """Return the autoreply decision already taken for this ticket, if any."""
-    return session.scalars(
-        select(Decision).where(Decision.autoreply_ticket_id == ticket_id)
-    ).first()
+# Built once: every autoreply looks twice (before and after its lock), and building an ORM query
+# and loading the whole row cost more than the lookup.
+_AUTOREPLY_RESPONSE = select(Decision.response).where(
+    Decision.autoreply_ticket_id == bindparam("ticket_id")
+)
+
+
+def get_autoreply_response(session: Session, *, ticket_id: str) -> dict[str, Any] | None:
+    """Return the stored answer of the autoreply decision already taken for this ticket, if any."""
+    response = session.execute(_AUTOREPLY_RESPONSE, {"ticket_id": ticket_id}).scalar()
+    return cast("dict[str, Any] | None", response)
 
 
 def get_decision(session: Session, *, decision_id: str) -> Decision | None:
