@@ -9,7 +9,8 @@ import logging
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -36,7 +37,7 @@ from service.errors import (
 from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
-from service.watch import pointer_lifespan
+from service.watch import watching_pointer
 
 log = logging.getLogger("autoreply")
 # Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
@@ -252,6 +253,14 @@ class BodyLimit:
         return b"".join(chunks)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI, *, state: AppState) -> AsyncIterator[None]:
+    """Serve beside the pointer watch; on a clean shutdown commit every pending suggest record."""
+    async with watching_pointer(state):
+        yield
+    await asyncio.to_thread(state.records.close, state.settings.record_shutdown_s)
+
+
 def _openapi_with_rulebook(
     generate: Callable[[], dict[str, Any]], state: AppState
 ) -> dict[str, Any]:
@@ -282,7 +291,7 @@ def create_app(
         version="0.1.0",
         description="Suggest replies to support agents and answer tickets automatically when "
         "confident and allowed. Authenticate with an API key in `X-API-Key`.",
-        lifespan=pointer_lifespan(state),
+        lifespan=partial(_lifespan, state=state),
     )
     app.state.autoreply = state
     app.openapi = partial(_openapi_with_rulebook, app.openapi, state)  # type: ignore[method-assign]

@@ -51,6 +51,11 @@ class Metrics:
         self.shed = Counter(
             "autoreply_shed_total", "Requests refused with 503 past the queue depth", registry=r
         )
+        self.records_committed = Counter(
+            "autoreply_suggest_records_committed_total",
+            "Suggest records committed by the write-behind",
+            registry=r,
+        )
         self.inflight = Gauge("autoreply_inflight_requests", "Requests in flight", registry=r)
         self.redis_up = Gauge(
             "autoreply_redis_up",

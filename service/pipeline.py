@@ -21,6 +21,7 @@ from service.db import repository as repo
 from service.db.session import transaction
 from service.decision import Action, Reason, Verdict
 from service.errors import ModelUnavailable, NotFound
+from service.records import SuggestRecord
 from service.replies import action_params, promo_outputs, render
 from service.schemas import AutoreplyResponse, DecisionOut, ReplyOut, SuggestResponse, TicketIn
 from service.settings import LineMode
@@ -53,24 +54,21 @@ def assess_ticket(
 
 
 def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
-    """Return the top-k rendered replies for the agent's screen, and record the decision."""
+    """Return the top-k rendered replies for the agent's screen; its record is written behind."""
     rulebook = state.rulebooks.current
     facts = validate_facts(rulebook, ticket.facts)  # bad input: a 422 before anything is stored
+    state.records.check()  # a database known to be down: 503 before the model runs
     a = assess_ticket(state, ticket, rulebook, facts)
     decision_id = repo.new_id()
     response = suggest_response(a, decision_id)
-    with transaction(state.sessions) as session:
-        repo.save_ticket(session, ticket=ticket_row(a))
-        repo.add_decision(
-            session,
-            record=decision_row(
-                a,
-                decision_id=decision_id,
-                kind="suggest",
-                verdict=a.verdict,
-                response=response.model_dump(mode="json"),
-            ),
-        )
+    record = decision_row(
+        a,
+        decision_id=decision_id,
+        kind="suggest",
+        verdict=a.verdict,
+        response=response.model_dump(mode="json"),
+    )
+    state.records.submit(SuggestRecord(ticket_row(a), record, repo.utcnow()))
     _count(state, a, "suggest", a.verdict, decision_id)
     return response
 
@@ -104,7 +102,8 @@ def autoreply(state: AppState, ticket: TicketIn) -> AutoreplyResponse:
 
 
 def get_decision(state: AppState, decision_id: str) -> DecisionOut:
-    """Return the full record of one decision."""
+    """Return the full record of one decision (a suggestion made just before included)."""
+    state.records.flush()
     with state.sessions() as session:
         decision = repo.get_decision(session, decision_id=decision_id)
         if decision is None:

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     queue_wait_s: float = Field(
         1.0, ge=0, description="Longest wait for a slot before 503 + Retry-After"
     )
+    record_queue: int = Field(
+        10_000,
+        ge=1,
+        description="Suggest records waiting for their batch commit; past it suggest gets 503",
+    )
+    record_shutdown_s: float = Field(
+        10.0, ge=0, description="How long a clean shutdown retries committing suggest records"
+    )
     max_text_chars: int = Field(10_000, ge=100)
     reload_roots: list[Path] = Field(
         default_factory=list,

@@ -5,20 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules.holder import RulebookHolder
 from service.cache import Store
 from service.classifier import ModelHolder, ModelLoader, load_bundle_model
-from service.db.session import make_engine, make_session_factory
+from service.db import repository as repo
+from service.db.session import make_engine, make_session_factory, transaction
 from service.metrics import Metrics
 from service.predictions import PredictionCache, prediction_k
+from service.records import RecordWriter, SuggestRecord
 from service.settings import Settings
 
 
 @dataclass
 class AppState:
-    """Everything a request needs: settings, database sessions, cache, metrics, rules, model."""
+    """Everything a request needs: settings, database sessions, cache, metrics, rules, model,
+    and the suggest records' write-behind."""
 
     settings: Settings
     sessions: sessionmaker[Session]
@@ -27,6 +31,7 @@ class AppState:
     rulebooks: RulebookHolder
     models: ModelHolder
     predictions: PredictionCache
+    records: RecordWriter
 
     def publish_versions(self) -> None:
         """Set the version gauges to what is loaded now."""
@@ -40,6 +45,30 @@ class AppState:
 def inference_lanes(settings: Settings) -> int:
     """Return how many inferences may run at once: the ONNX lanes, or one for torch."""
     return settings.inference_lanes if settings.backend.startswith("onnx") else 1
+
+
+def record_writer(
+    sessions: sessionmaker[Session], settings: Settings, metrics: Metrics
+) -> RecordWriter:
+    """Return the write-behind of suggest records over `sessions` (started: it probes at once)."""
+
+    def write(batch: list[SuggestRecord]) -> None:
+        with transaction(sessions) as session:
+            repo.add_suggest_records(
+                session,
+                tickets=[{**r.ticket, "created_at": r.at} for r in batch],
+                decisions=[{**r.decision, "created_at": r.at} for r in batch],
+            )
+
+    def probe() -> None:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+
+    writer = RecordWriter(
+        write, probe, capacity=settings.record_queue, on_commit=metrics.records_committed.inc
+    )
+    writer.start()
+    return writer
 
 
 def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
@@ -65,14 +94,16 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
         ttl_s=settings.cache_ttl_s,
         k=prediction_k(settings.suggestions),
     )
+    sessions = make_session_factory(make_engine(settings.database_url))
     state = AppState(
         settings=settings,
-        sessions=make_session_factory(make_engine(settings.database_url)),
+        sessions=sessions,
         store=store,
         metrics=metrics,
         rulebooks=rulebooks,
         models=models,
         predictions=predictions,
+        records=record_writer(sessions, settings, metrics),
     )
     state.publish_versions()
     return state

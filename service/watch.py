@@ -10,10 +10,8 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from service.errors import ReloadRefused
 from service.reload import reload_versions
@@ -56,21 +54,17 @@ async def watch_pointer(watch: PointerWatch, interval_s: float) -> None:
         await asyncio.to_thread(watch.check)
 
 
-def pointer_lifespan(state: AppState) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Return the app's lifespan: the pointer watch runs beside it when the setting asks."""
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        interval = state.settings.bundle_watch_s
-        if interval <= 0:
-            yield
-            return
-        task = asyncio.create_task(watch_pointer(PointerWatch(state), interval))
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return lifespan
+@asynccontextmanager
+async def watching_pointer(state: AppState) -> AsyncIterator[None]:
+    """Run the pointer watch beside the app when the setting asks for it."""
+    interval = state.settings.bundle_watch_s
+    if interval <= 0:
+        yield
+        return
+    task = asyncio.create_task(watch_pointer(PointerWatch(state), interval))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

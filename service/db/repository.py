@@ -30,7 +30,7 @@ def _table(model: type[Base]) -> Table:
 
 
 def _insert_ignoring_duplicates(
-    session: Session, table: type[Base], values: dict[str, Any]
+    session: Session, table: type[Base], values: dict[str, Any] | list[dict[str, Any]]
 ) -> None:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
@@ -93,6 +93,15 @@ def add_reply(
     session.add(reply)
     session.flush()
     return reply
+
+
+def add_suggest_records(
+    session: Session, *, tickets: list[dict[str, Any]], decisions: list[dict[str, Any]]
+) -> None:
+    """Insert a batch of suggestions: their tickets (the first version of each wins), then their
+    decision rows, each with the time it was made. Two statements, however long the batch."""
+    _insert_ignoring_duplicates(session, Ticket, tickets)
+    session.execute(insert(_table(Decision)), decisions)
 
 
 def new_id() -> str:
