@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import time
 import traceback
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -22,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import console
+from service.admission import Admission, Shed
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
 from service.db.session import database_outage
@@ -40,6 +39,15 @@ from service.state import AppState, build_state
 from service.watch import watching_pointer
 
 log = logging.getLogger("autoreply")
+OVERLOADED = JSONResponse(
+    {
+        "error": Overloaded.code,
+        "message": "the service is overloaded; retry shortly",
+        "details": None,
+    },
+    status_code=503,
+    headers={"Retry-After": "1"},
+)
 # Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
 UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -110,62 +118,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {}))
 
 
-class Admission:
-    """Serving slots: up to `limit` requests at once; the next `queued` wait up to `wait_s` for a
-    slot handed over in arrival order, and are shed only then. Requests past those are shed
-    after the same wait, without a chance of a slot.
-
-    Waiting is what keeps throughput when shedding: clients refused at once retry at once, and
-    answering that storm takes the cores the admitted requests need. A waiting request costs a
-    sleeping coroutine, nothing more.
-    """
-
-    def __init__(self, limit: int, queued: int, wait_s: float) -> None:
-        self.limit, self.queued, self.wait_s = limit, queued, wait_s
-        self.inflight = 0
-        self._waiters: deque[asyncio.Future[bool]] = deque()
-
-    async def enter(self) -> bool:
-        """Take a slot and return True, or return False when the request is to be shed."""
-        if self.inflight < self.limit and not self._waiters:
-            self.inflight += 1
-            return True
-        if len(self._waiters) >= self.queued:
-            await asyncio.sleep(self.wait_s)
-            return False
-        slot = asyncio.get_running_loop().create_future()
-        self._waiters.append(slot)
-        timer = asyncio.get_running_loop().call_later(self.wait_s, _settle, slot, False)
-        try:
-            admitted = await slot
-        except asyncio.CancelledError:  # the client left; a slot handed over meanwhile passes on
-            if slot.done() and not slot.cancelled() and slot.result():
-                self.leave()
-            raise
-        finally:
-            timer.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(slot)
-        return admitted
-
-    def leave(self) -> None:
-        """Hand the slot to the longest waiter, or free it."""
-        while self._waiters:
-            slot = self._waiters.popleft()
-            if not slot.done():
-                slot.set_result(True)
-                return
-        self.inflight -= 1
-
-
-def _settle(slot: asyncio.Future[bool], admitted: bool) -> None:
-    if not slot.done():
-        slot.set_result(admitted)
-
-
 class Guard:
-    """ASGI middleware: count requests and latency per route, shed load past the admission limits
-    (never the probes), and answer any unexpected error in the error shape, logged without values.
+    """ASGI middleware: count requests and latency per route, shed load (never the probes) when
+    the lanes' queue stands over its target or past the admission caps, and answer any
+    unexpected error in the error shape, logged without values.
     """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
@@ -180,12 +136,10 @@ class Guard:
             return
         metrics, status = self.state.metrics, 0
         counted = scope["path"] not in UNSHED_PATHS
-        if counted and not await self.admission.enter():
-            metrics.shed.inc()
-            overloaded = Overloaded("the service is at its queue depth; retry shortly")
-            await _error(503, overloaded.code, overloaded.message, headers={"Retry-After": "1"})(
-                scope, receive, send
-            )
+        shed = await self._admit() if counted else None
+        if shed is not None:
+            metrics.shed.labels(shed).inc()
+            await OVERLOADED(scope, receive, send)
             return
 
         async def send_status(message: Any) -> None:
@@ -211,6 +165,20 @@ class Guard:
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.requests.labels(route, scope["method"], str(status or 500)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+    async def _admit(self) -> Shed | None:
+        """Take a slot, or return why the request is shed.
+
+        A refusal waits first (the queue target, or the slot wait), so that clients that resend
+        at once cannot spin on 503s and take the cores the admitted requests need.
+        """
+        delay = self.state.delay
+        if delay.overloaded():
+            await asyncio.sleep(delay.target_s)
+            return Shed.QUEUE_DELAY
+        if not await self.admission.enter():
+            return Shed.CAPACITY
+        return None
 
 
 class BodyLimit:

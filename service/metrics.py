@@ -49,7 +49,16 @@ class Metrics:
             "autoreply_prediction_cache_total", "Prediction cache lookups", ["result"], registry=r
         )
         self.shed = Counter(
-            "autoreply_shed_total", "Requests refused with 503 past the queue depth", registry=r
+            "autoreply_shed_total",
+            "Requests refused with 503 + Retry-After, by why (service.admission.Shed)",
+            ["reason"],
+            registry=r,
+        )
+        self.lane_wait = Histogram(
+            "autoreply_lane_wait_seconds",
+            "Time a request waited for an inference lane (what queue-time shedding watches)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.records_committed = Counter(
             "autoreply_suggest_records_committed_total",

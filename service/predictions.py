@@ -7,13 +7,14 @@ reload never serves another model's answer; the store is Redis or the in-process
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from typing import Any
 
 from models.prediction import LevelProb, Prediction, TopicCandidate
+from service.admission import Lanes, Shed
 from service.cache import Store
 from service.classifier import LoadedModel
+from service.errors import Overloaded
 from service.metrics import Metrics
 from service.schemas import TicketIn
 from service.settings import Settings
@@ -34,13 +35,14 @@ DEFAULT_K = prediction_k(Settings.model_fields["suggestions"].default)
 class PredictionCache:
     """Returns the classifier's prediction for a ticket, from the cache when it has one."""
 
-    def __init__(self, store: Store, metrics: Metrics, *, lanes: int, ttl_s: float, k: int) -> None:
+    def __init__(
+        self, store: Store, metrics: Metrics, *, lanes: Lanes, ttl_s: float, k: int
+    ) -> None:
         self.store = store
         self.metrics = metrics
         self.ttl_s = ttl_s
         self.k = k
-        # At most `lanes` inferences at once (the ONNX backend's lanes); more only thrash.
-        self.gate = threading.Semaphore(lanes)
+        self.lanes = lanes
 
     def predict(self, model: LoadedModel, ticket: TicketIn) -> Prediction:
         """Return the prediction for `ticket`'s text under `model` (cached by version + text)."""
@@ -50,11 +52,18 @@ class PredictionCache:
             self.metrics.cache.labels("hit").inc()
             return cached
         self.metrics.cache.labels("miss").inc()
+        waited = self.lanes.acquire()
+        if waited is None:
+            self.metrics.shed.labels(Shed.LANE_WAIT).inc()
+            raise Overloaded("the model's queue is longer than the service waits; retry shortly")
         started = time.perf_counter()
-        with self.gate:
+        try:
             prediction = model.classifier.predict(
                 [ticket.text], ticket.line, k=self.k, dialogues=[list(ticket.dialogue) or None]
             )[0]
+        finally:
+            self.lanes.release()
+        self.metrics.lane_wait.observe(waited)
         self.metrics.inference.labels(model.backend).observe(time.perf_counter() - started)
         if self.store.caching:
             self.store.set(key, prediction, self.ttl_s, prediction_to_dict)

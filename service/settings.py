@@ -75,12 +75,24 @@ class Settings(BaseSettings):
         0.75, gt=0, description="A Redis lock's lease, renewed while held; a dead holder's lapses"
     )
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
-    max_inflight: int = Field(64, ge=1, description="Requests served at once")
+    max_inflight: int = Field(64, ge=1, description="Requests served at once (a hard cap)")
     max_queued: int = Field(
         64, ge=0, description="Requests waiting for a slot; any more get 503 after queue_wait_s"
     )
     queue_wait_s: float = Field(
-        1.0, ge=0, description="Longest wait for a slot before 503 + Retry-After"
+        1.0,
+        ge=0,
+        description="Longest wait for a slot, or for an inference lane, before 503 + Retry-After",
+    )
+    queue_target_ms: float = Field(
+        50.0,
+        ge=0,
+        description="Shed by queue time: once no request has waited less than this for an "
+        "inference lane during a whole queue_interval_ms, new requests get 503 + Retry-After "
+        "and queued ones give up after this long; 0 turns it off",
+    )
+    queue_interval_ms: float = Field(
+        100.0, gt=0, description="How long the lanes' queue must stand over the target"
     )
     record_queue: int = Field(
         10_000,

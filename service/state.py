@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules.holder import RulebookHolder
+from service.admission import Lanes, QueueDelay
 from service.cache import Store
 from service.classifier import ModelHolder, ModelLoader, load_bundle_model
 from service.db import repository as repo
@@ -22,7 +23,7 @@ from service.settings import Settings
 @dataclass
 class AppState:
     """Everything a request needs: settings, database sessions, cache, metrics, rules, model,
-    and the suggest records' write-behind."""
+    the lanes' queue delay and the suggest records' write-behind."""
 
     settings: Settings
     sessions: sessionmaker[Session]
@@ -31,6 +32,7 @@ class AppState:
     rulebooks: RulebookHolder
     models: ModelHolder
     predictions: PredictionCache
+    delay: QueueDelay
     records: RecordWriter
 
     def publish_versions(self) -> None:
@@ -86,11 +88,14 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
     models.try_load(rulebooks.current.topics)
     store = Store(settings.redis_url, settings.cache_size, lease_s=settings.lock_lease_s)
     metrics = Metrics()
+    delay = QueueDelay(
+        settings.queue_target_ms / 1000, settings.queue_interval_ms / 1000, settings.queue_wait_s
+    )
     # Candidates beyond the suggestions shown: the runtime adds more to cover the probability.
     predictions = PredictionCache(
         store,
         metrics,
-        lanes=lanes,
+        lanes=Lanes(lanes, delay),
         ttl_s=settings.cache_ttl_s,
         k=prediction_k(settings.suggestions),
     )
@@ -103,6 +108,7 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
         rulebooks=rulebooks,
         models=models,
         predictions=predictions,
+        delay=delay,
         records=record_writer(sessions, settings, metrics),
     )
     state.publish_versions()

@@ -1,0 +1,127 @@
+"""Queue-time shedding (CoDel's test) on a fake clock, and the lanes that feed it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from service.admission import Lanes, QueueDelay
+from tests.service.conftest import headers
+from tests.service.test_api import ticket
+
+TARGET, INTERVAL, PATIENCE = 0.05, 0.1, 1.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def delay() -> tuple[QueueDelay, FakeClock]:
+    clock = FakeClock()
+    return QueueDelay(TARGET, INTERVAL, PATIENCE, clock), clock
+
+
+def waits(queue: QueueDelay, clock: FakeClock, waited: float, n: int, every: float) -> None:
+    for _ in range(n):
+        clock.advance(every)
+        queue.observe(waited)
+
+
+def test_a_queue_standing_over_the_target_for_an_interval_overloads():
+    queue, clock = delay()
+    waits(queue, clock, 0.08, 3, 0.02)  # over the target, but for less than an interval
+    assert not queue.overloaded() and queue.patience() == PATIENCE
+    waits(queue, clock, 0.08, 4, 0.02)
+    assert queue.overloaded() and queue.patience() == TARGET
+
+
+def test_one_wait_under_the_target_ends_it():
+    queue, clock = delay()
+    waits(queue, clock, 0.2, 10, 0.02)
+    assert queue.overloaded()
+    queue.observe(0.01)
+    assert not queue.overloaded()
+    waits(queue, clock, 0.2, 4, 0.02)  # a fresh interval must pass again
+    assert not queue.overloaded()
+
+
+def test_a_burst_shorter_than_the_interval_queues_instead_of_shedding():
+    queue, clock = delay()
+    for waited in (0.3, 0.25, 0.2, 0.1, 0.04, 0.3, 0.3):
+        clock.advance(0.015)
+        queue.observe(waited)
+        assert not queue.overloaded()
+
+
+def test_with_no_wait_recorded_for_an_interval_it_opens_again():
+    queue, clock = delay()
+    waits(queue, clock, 0.2, 10, 0.02)
+    assert queue.overloaded()
+    clock.advance(INTERVAL + 0.01)  # everything was shed, or nothing arrived: the queue has drained
+    assert not queue.overloaded()
+
+
+def test_a_target_of_zero_turns_it_off():
+    clock = FakeClock()
+    queue = QueueDelay(0, INTERVAL, PATIENCE, clock)
+    waits(queue, clock, 5.0, 20, 0.02)
+    assert not queue.enabled and not queue.overloaded() and queue.patience() == PATIENCE
+
+
+def test_lanes_report_waits_and_give_up_after_the_patience():
+    queue = QueueDelay(TARGET, INTERVAL, 0.2)
+    lanes = Lanes(1, queue)
+    assert lanes.acquire() is not None  # free: no wait
+    started = time.monotonic()
+    assert lanes.acquire() is None  # the only lane is held: gives up after 0.2 s
+    assert 0.2 <= time.monotonic() - started < 2
+    timer = threading.Timer(0.1, lanes.release)
+    timer.start()
+    waited = lanes.acquire()
+    timer.join()
+    assert waited is not None and 0.05 <= waited < 2
+
+
+def test_through_the_app_a_standing_queue_is_shed_with_retry_after_and_probes_are_not(
+    make_client, monkeypatch
+):
+    client = make_client(
+        inference_lanes=1, queue_target_ms=20, queue_interval_ms=50, queue_wait_s=5
+    )
+    real_predict = client.classifier.predict
+
+    def slow_predict(*args, **kwargs):
+        time.sleep(0.1)  # one lane, 100 ms a ticket: twelve at once make a standing queue
+        return real_predict(*args, **kwargs)
+
+    monkeypatch.setattr(client.classifier, "predict", slow_predict)
+    answers: list = []
+
+    def send(i: int) -> None:
+        answers.append(client.post("/v1/suggest", json=ticket(id=f"T-{i}"), headers=headers()))
+
+    burst = [threading.Thread(target=send, args=(i,)) for i in range(12)]
+    started = time.monotonic()
+    for thread in burst:
+        thread.start()
+    for thread in burst:
+        thread.join(10)
+    served = [a for a in answers if a.status_code == 200]
+    shed = [a for a in answers if a.status_code == 503]
+    assert served and shed and len(served) + len(shed) == 12
+    assert all(a.json()["error"] == "overloaded" and a.headers["Retry-After"] == "1" for a in shed)
+    assert time.monotonic() - started < 1.0  # not twelve tickets in a row: the queue was cut
+    for probe in ("/healthz", "/readyz", "/metrics"):
+        assert client.get(probe).status_code == 200, probe
+    assert 'autoreply_shed_total{reason="lane_wait"}' in client.get("/metrics").text
+    time.sleep(0.1)  # an interval without a standing queue: open again
+    assert (
+        client.post("/v1/suggest", json=ticket(id="T-after"), headers=headers()).status_code == 200
+    )
