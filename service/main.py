@@ -33,6 +33,7 @@ from service.errors import (
     ServiceError,
     Unauthorized,
 )
+from service.metrics import forget_dead_workers, leave_as_worker
 from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
@@ -224,9 +225,11 @@ class BodyLimit:
 @asynccontextmanager
 async def _lifespan(_app: FastAPI, *, state: AppState) -> AsyncIterator[None]:
     """Serve beside the pointer watch; on a clean shutdown commit every pending suggest record."""
+    forget_dead_workers()
     async with watching_pointer(state):
         yield
     await asyncio.to_thread(state.records.close, state.settings.record_shutdown_s)
+    leave_as_worker()
 
 
 def _openapi_with_rulebook(

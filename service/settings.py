@@ -26,6 +26,13 @@ class LineMode(StrEnum):
     ON = "on"
 
 
+def available_cores() -> int:
+    """Return the cores this process may run on (its CPU affinity, else the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def hash_key(key: str) -> str:
     """Return the SHA-256 hex digest under which an API key is configured and compared."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -47,12 +54,20 @@ class Settings(BaseSettings):
         0.0, ge=0, description="Seconds between checks of where bundle_dir points (0: never)"
     )
     backend: str = "onnx-int8"
-    inference_threads: int | None = None
-    inference_lanes: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Worker processes of `autoreply serve`, each with its own model; the ONNX "
+        "threads and lanes of each are sized to its share of the cores",
+    )
+    inference_threads: int | None = Field(
+        None, ge=1, description="Threads of a lone inference; unset: the worker's share of cores"
+    )
+    inference_lanes: int | None = Field(
+        None,
         ge=1,
         description="Concurrent inferences (ONNX backends): alone on every core, together one "
-        "core each; torch backends always run one at a time",
+        "core each; unset: the worker's share of cores; torch backends always run one at a time",
     )
     # API keys: {"<sha256 of the key>": ["suggest", "autoreply", ...]}. The default admits the
     # development key with every scope.
@@ -161,6 +176,10 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    def worker_cores(self) -> int:
+        """Return the cores each worker process may use: its share of those this process may."""
+        return max(1, available_cores() // self.workers)
 
     def public(self) -> dict[str, Any]:
         """Return the settings safe to show (no keys, no credentials in URLs)."""

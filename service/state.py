@@ -44,9 +44,16 @@ class AppState:
         )
 
 
-def inference_lanes(settings: Settings) -> int:
-    """Return how many inferences may run at once: the ONNX lanes, or one for torch."""
-    return settings.inference_lanes if settings.backend.startswith("onnx") else 1
+def inference_sizes(settings: Settings) -> tuple[int, int]:
+    """Return (threads of a lone inference, inferences at once) for one worker process.
+
+    Both default to the worker's share of the cores, so that workers x threads <= cores; torch
+    backends run one inference at a time.
+    """
+    cores = settings.worker_cores()
+    threads = settings.inference_threads or cores
+    lanes = settings.inference_lanes or cores
+    return threads, lanes if settings.backend.startswith("onnx") else 1
 
 
 def record_writer(
@@ -75,11 +82,11 @@ def record_writer(
 
 def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
     """Connect to the database and cache, load the rulebook and (if present) the model bundle."""
-    lanes = inference_lanes(settings)
+    threads, lanes = inference_sizes(settings)
     loader = model_loader or partial(
         load_bundle_model,
         backend=settings.backend,
-        threads=settings.inference_threads,
+        threads=threads,
         lanes=lanes,
         min_margin=settings.min_margin,
     )

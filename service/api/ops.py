@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from service.deps import AdminKey, StateDep
@@ -59,7 +58,8 @@ def readyz(state: StateDep, response: Response) -> dict[str, Any]:
 def metrics(state: StateDep) -> Response:
     """Return the Prometheus metrics."""
     state.metrics.redis_up.set(1 if state.store.redis_up else 0)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = state.metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 @router.post("/v1/admin/reload", responses={409: {"model": ErrorOut}})
