@@ -79,11 +79,23 @@ class QueueDelay:
 
 
 class Lanes:
-    """At most `lanes` inferences at once (more only thrash); the waits feed `QueueDelay`."""
+    """At most `lanes` inferences at once (more only thrash), handed over in arrival order; the
+    waits feed `QueueDelay`.
+
+    First come, first served: with a plain semaphore a newcomer could take a lane just freed
+    before the waiters woke, its short wait read as "no standing queue" while others had waited
+    long, and the queue was never cut.
+    """
+
+    HELD_WEIGHT = 0.1  # of the latest inference in the running mean of how long a lane is held
 
     def __init__(self, lanes: int, delay: QueueDelay) -> None:
-        self._gate = threading.Semaphore(lanes)
         self.delay = delay
+        self.lanes = lanes
+        self.held_s = 0.0  # running mean of an inference's time on its lane
+        self._free = lanes
+        self._waiters: deque[threading.Event] = deque()
+        self._mutex = threading.Lock()
         # A waiter looks again this often: once the queue stands, it gives up after the target
         # even if it started waiting before.
         self._look_s = delay.target_s if delay.enabled else delay.patience_s
@@ -91,18 +103,52 @@ class Lanes:
     def acquire(self) -> float | None:
         """Take a lane and return how long that took, or None when the wait ran out of patience."""
         started = time.perf_counter()
-        while not self._gate.acquire(timeout=self._look_s):
-            waited = time.perf_counter() - started
-            if waited >= self.delay.patience():
-                self.delay.observe(waited)
-                return None
+        with self._mutex:
+            turn = None if self._free and not self._waiters else threading.Event()
+            if turn is None:
+                self._free -= 1
+            else:
+                self._waiters.append(turn)
+        if turn is not None and not self._await(turn, started):
+            return None
         waited = time.perf_counter() - started
         self.delay.observe(waited)
         return waited
 
-    def release(self) -> None:
-        """Give the lane back."""
-        self._gate.release()
+    def _await(self, turn: threading.Event, started: float) -> bool:
+        """Wait for the lane handed to `turn`; False when it gave up first (and was observed)."""
+        while not turn.wait(self._look_s):
+            waited = time.perf_counter() - started
+            if waited < self.delay.patience():
+                continue
+            with self._mutex:
+                if turn.is_set():  # handed a lane as it gave up: take it
+                    return True
+                self._waiters.remove(turn)
+            self.delay.observe(waited)
+            return False
+        return True
+
+    def expected_wait(self) -> float:
+        """Return how long a request arriving now would wait for a lane, from the queue ahead of
+        it and the mean time a lane is held (0 while a lane is free)."""
+        if self._free:
+            return 0.0
+        return (len(self._waiters) + 1) * self.held_s / self.lanes
+
+    def refusing(self) -> bool:
+        """Whether a newcomer is shed at the door: the queue stands over the target, and this
+        newcomer would wait past the target too. The others queue, so the lanes never idle."""
+        return self.delay.overloaded() and self.expected_wait() > self.delay.target_s
+
+    def release(self, held_s: float) -> None:
+        """Hand the lane to the longest waiter, or free it; it was held `held_s` seconds."""
+        self.held_s += self.HELD_WEIGHT * (held_s - self.held_s)
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._free += 1
 
 
 class Admission:

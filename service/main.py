@@ -173,9 +173,9 @@ class Guard:
         A refusal waits first (the queue target, or the slot wait), so that clients that resend
         at once cannot spin on 503s and take the cores the admitted requests need.
         """
-        delay = self.state.delay
-        if delay.overloaded():
-            await asyncio.sleep(delay.target_s)
+        lanes = self.state.lanes
+        if lanes.refusing():
+            await asyncio.sleep(lanes.delay.target_s)
             return Shed.QUEUE_DELAY
         if not await self.admission.enter():
             return Shed.CAPACITY

@@ -62,9 +62,10 @@ class PredictionCache:
                 [ticket.text], ticket.line, k=self.k, dialogues=[list(ticket.dialogue) or None]
             )[0]
         finally:
-            self.lanes.release()
+            held = time.perf_counter() - started
+            self.lanes.release(held)
         self.metrics.lane_wait.observe(waited)
-        self.metrics.inference.labels(model.backend).observe(time.perf_counter() - started)
+        self.metrics.inference.labels(model.backend).observe(held)
         if self.store.caching:
             self.store.set(key, prediction, self.ttl_s, prediction_to_dict)
         return prediction

@@ -23,7 +23,7 @@ from service.settings import Settings
 @dataclass
 class AppState:
     """Everything a request needs: settings, database sessions, cache, metrics, rules, model,
-    the lanes' queue delay and the suggest records' write-behind."""
+    the inference lanes (their queue delay) and the suggest records' write-behind."""
 
     settings: Settings
     sessions: sessionmaker[Session]
@@ -32,7 +32,7 @@ class AppState:
     rulebooks: RulebookHolder
     models: ModelHolder
     predictions: PredictionCache
-    delay: QueueDelay
+    lanes: Lanes
     records: RecordWriter
 
     def publish_versions(self) -> None:
@@ -82,12 +82,12 @@ def record_writer(
 
 def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> AppState:
     """Connect to the database and cache, load the rulebook and (if present) the model bundle."""
-    threads, lanes = inference_sizes(settings)
+    threads, lane_count = inference_sizes(settings)
     loader = model_loader or partial(
         load_bundle_model,
         backend=settings.backend,
         threads=threads,
-        lanes=lanes,
+        lanes=lane_count,
         min_margin=settings.min_margin,
     )
     rulebooks = RulebookHolder(settings.rulebook_dir)
@@ -98,11 +98,12 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
     delay = QueueDelay(
         settings.queue_target_ms / 1000, settings.queue_interval_ms / 1000, settings.queue_wait_s
     )
+    lanes = Lanes(lane_count, delay)
     # Candidates beyond the suggestions shown: the runtime adds more to cover the probability.
     predictions = PredictionCache(
         store,
         metrics,
-        lanes=Lanes(lanes, delay),
+        lanes=lanes,
         ttl_s=settings.cache_ttl_s,
         k=prediction_k(settings.suggestions),
     )
@@ -115,7 +116,7 @@ def build_state(settings: Settings, model_loader: ModelLoader | None = None) -> 
         rulebooks=rulebooks,
         models=models,
         predictions=predictions,
-        delay=delay,
+        lanes=lanes,
         records=record_writer(sessions, settings, metrics),
     )
     state.publish_versions()

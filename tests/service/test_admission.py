@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from service.admission import Lanes, QueueDelay
 from tests.service.conftest import headers
 from tests.service.test_api import ticket
@@ -82,7 +84,7 @@ def test_lanes_report_waits_and_give_up_after_the_patience():
     started = time.monotonic()
     assert lanes.acquire() is None  # the only lane is held: gives up after 0.2 s
     assert 0.2 <= time.monotonic() - started < 2
-    timer = threading.Timer(0.1, lanes.release)
+    timer = threading.Timer(0.1, lanes.release, args=(0.1,))
     timer.start()
     waited = lanes.acquire()
     timer.join()
@@ -125,3 +127,40 @@ def test_through_the_app_a_standing_queue_is_shed_with_retry_after_and_probes_ar
     assert (
         client.post("/v1/suggest", json=ticket(id="T-after"), headers=headers()).status_code == 200
     )
+
+
+def test_a_newcomer_is_refused_only_if_the_queue_stands_and_it_would_wait_past_the_target():
+    clock = FakeClock()
+    lanes = Lanes(2, QueueDelay(TARGET, INTERVAL, 5.0, clock))
+    assert lanes.expected_wait() == 0.0  # a lane is free
+    for _ in range(2):
+        assert lanes.acquire() is not None
+    for _ in range(30):
+        lanes.release(0.02)  # inferences of 20 ms
+        assert lanes.acquire() is not None
+    assert lanes.expected_wait() == pytest.approx(0.01, rel=0.05)  # next in line: half of 20 ms
+    waits(lanes.delay, clock, 0.08, 8, 0.02)  # a queue standing over the target
+    assert lanes.delay.overloaded() and not lanes.refusing()  # but this newcomer would not wait
+    lanes._waiters.extend(threading.Event() for _ in range(9))  # nine ahead: 100 ms to wait
+    assert lanes.refusing()
+
+
+def test_lanes_are_handed_over_in_arrival_order():
+    lanes = Lanes(1, QueueDelay(TARGET, INTERVAL, 5.0))
+    assert lanes.acquire() is not None
+    order: list[int] = []
+
+    def wait_turn(i: int) -> None:
+        assert lanes.acquire() is not None
+        order.append(i)
+        lanes.release(0.01)
+
+    waiting = []
+    for i in range(5):
+        waiting.append(threading.Thread(target=wait_turn, args=(i,)))
+        waiting[-1].start()
+        time.sleep(0.02)  # each one queued behind the one before
+    lanes.release(0.01)
+    for thread in waiting:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4]
