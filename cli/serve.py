@@ -45,4 +45,7 @@ def serve(
     # Become the serving process (same pid): the command line and Alembic stay behind, so the
     # service's memory holds only what serving needs.
     command = [sys.executable, "-m", "service", "--host", host, "--port", str(port)]
+    # glibc keeps a heap per thread that has allocated (up to 8 per core), each holding freed
+    # memory: two are enough for a service whose threads mostly wait.
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     os.execv(sys.executable, [*command, *(["--workers", str(workers)] if workers else [])])  # noqa: S606 (fixed arguments)

@@ -18,9 +18,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import redis
+if TYPE_CHECKING:
+    import redis
 
 T = TypeVar("T")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -101,9 +103,12 @@ class Store:
         self.retry_after_s = retry_after_s
         self.lease_s = lease_s
         self._down_until = 0.0
+        # The client library only where Redis is configured: it is 7 MB of a serving process.
+        lib = _redis_library() if redis_url else None
+        self.errors: tuple[type[Exception], ...] = (lib.RedisError,) if lib else ()
         self.client: redis.Redis | None = (
-            redis.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
-            if redis_url
+            lib.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
+            if lib and redis_url
             else None
         )
 
@@ -119,7 +124,7 @@ class Store:
             return False
         try:
             return bool(self.client.ping())
-        except redis.RedisError:
+        except self.errors:
             return False
 
     def _redis(self) -> redis.Redis | None:
@@ -142,7 +147,7 @@ class Store:
             try:
                 raw = client.get(key)
                 return None if raw is None else decode(json.loads(raw))
-            except redis.RedisError:
+            except self.errors:
                 self._mark_down()
         return cast("T | None", self.local.get(key))
 
@@ -154,7 +159,7 @@ class Store:
             try:
                 client.set(key, json.dumps(encode(value), ensure_ascii=False), px=int(ttl_s * 1000))
                 return
-            except redis.RedisError:
+            except self.errors:
                 self._mark_down()
         self.local.set(key, value, ttl_s)
 
@@ -181,12 +186,12 @@ class Store:
         token = uuid.uuid4().hex
         try:
             acquired = self._acquire(client, name, token, wait_s)
-        except redis.RedisError:
+        except self.errors:
             self._mark_down()
             with self.local.lock(name, wait_s) as acquired:
                 yield acquired
             return
-        lease = _Lease(client, name, token, self.lease_s) if acquired else None
+        lease = _Lease(client, name, token, self.lease_s, self.errors) if acquired else None
         try:
             yield acquired
         finally:
@@ -194,7 +199,7 @@ class Store:
                 lease.end()
                 try:
                     client.eval(_RELEASE, 1, name, token)
-                except redis.RedisError:
+                except self.errors:
                     self._mark_down()
 
     def _acquire(self, client: redis.Redis, name: str, token: str, wait_s: float) -> bool:
@@ -217,9 +222,15 @@ class Store:
                 pipe.incr(name)
                 pipe.expire(name, 120)
                 return int(pipe.execute()[0])
-            except redis.RedisError:
+            except self.errors:
                 self._mark_down()
         return self.local.hit(key, minute)
+
+
+def _redis_library() -> ModuleType:
+    import redis
+
+    return redis
 
 
 def _same(value: Any) -> Any:
@@ -229,7 +240,15 @@ def _same(value: Any) -> Any:
 class _Lease:
     """Renews a held Redis lock every third of its lease, until ended or found lost."""
 
-    def __init__(self, client: redis.Redis, name: str, token: str, lease_s: float) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        token: str,
+        lease_s: float,
+        errors: tuple[type[Exception], ...],
+    ) -> None:
+        self.errors = errors
         self._ended = threading.Event()
         self._thread = threading.Thread(
             target=self._renew, args=(client, name, token, lease_s), daemon=True
@@ -241,7 +260,7 @@ class _Lease:
             try:
                 if not client.eval(_RENEW, 1, name, token, int(lease_s * 1000)):
                     return  # lost (Redis restarted, or a stall past the lease): the database settles
-            except redis.RedisError:
+            except self.errors:
                 return
 
     def end(self) -> None:
