@@ -37,7 +37,7 @@ from service.metrics import forget_dead_workers, leave_as_worker
 from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
-from service.watch import watching_pointer
+from service.watch import following_reloads, watching_pointer
 
 log = logging.getLogger("autoreply")
 OVERLOADED = JSONResponse(
@@ -226,7 +226,7 @@ class BodyLimit:
 async def _lifespan(_app: FastAPI, *, state: AppState) -> AsyncIterator[None]:
     """Serve beside the pointer watch; on a clean shutdown commit every pending suggest record."""
     forget_dead_workers()
-    async with watching_pointer(state):
+    async with watching_pointer(state), following_reloads(state):
         yield
     await asyncio.to_thread(state.records.close, state.settings.record_shutdown_s)
     leave_as_worker()

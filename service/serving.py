@@ -1,9 +1,10 @@
 """Running the app: one uvicorn process, or N worker processes sharing the port.
 
 With N workers each process loads its own model with threads and lanes sized to its share of
-the cores (`service.state.inference_sizes`), Prometheus runs in multiprocess mode over a fresh
-directory per start (so `/metrics` on any worker sums them all), and Redis is what the workers
-share: the prediction cache, the ticket locks and the rate counters.
+the cores (`service.state.inference_sizes`); a fresh directory per start holds what they share
+on disk: Prometheus' multiprocess files (so `/metrics` on any worker sums them all) and the
+admin reloads they follow. Redis is what they share otherwise: the prediction cache, the ticket
+locks and the rate counters.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 from service.metrics import MULTIPROC_ENV
 from service.settings import Settings
@@ -26,9 +28,7 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
     if workers is not None:
         os.environ["AUTOREPLY_WORKERS"] = str(workers)  # the workers read it to size themselves
     settings = Settings()
-    metrics_dir = (
-        fresh_metrics_dir() if settings.workers > 1 or MULTIPROC_ENV in os.environ else None
-    )
+    run_dir = fresh_run_dir() if settings.workers > 1 or MULTIPROC_ENV in os.environ else None
     if settings.workers > 1 and not settings.redis_url:
         log.warning(without_redis(settings.workers))
     try:
@@ -42,12 +42,13 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
             access_log=False,
         )
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def fresh_metrics_dir() -> str:
-    """Create an empty directory for Prometheus' multiprocess files and point the workers at it.
+def fresh_run_dir() -> Path:
+    """Create this start's directory and point the workers at it: Prometheus' multiprocess files
+    (`metrics/`) and the admin reloads they share (`service.reload`).
 
     Fresh per start: files left by an earlier run would add its counts to this one's. Under
     PROMETHEUS_MULTIPROC_DIR when that is set, else under the system's temporary directory.
@@ -55,9 +56,11 @@ def fresh_metrics_dir() -> str:
     parent = os.environ.get(MULTIPROC_ENV)
     if parent:
         os.makedirs(parent, exist_ok=True)
-    path = tempfile.mkdtemp(prefix="autoreply-metrics-", dir=parent or None)
-    os.environ[MULTIPROC_ENV] = path
-    return path
+    run_dir = Path(tempfile.mkdtemp(prefix="autoreply-run-", dir=parent or None))
+    (run_dir / "metrics").mkdir()
+    os.environ[MULTIPROC_ENV] = str(run_dir / "metrics")
+    os.environ["AUTOREPLY_RUN_DIR"] = str(run_dir)
+    return run_dir
 
 
 def without_redis(workers: int) -> str:

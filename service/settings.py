@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         description="Worker processes of `autoreply serve`, each with its own model; the ONNX "
         "threads and lanes of each are sized to its share of the cores",
     )
+    run_dir: Path | None = Field(
+        None,
+        description="Set by `autoreply serve` for its worker processes: the start's directory "
+        "where they share metrics and admin reloads",
+    )
     inference_threads: int | None = Field(
         None, ge=1, description="Threads of a lone inference; unset: the worker's share of cores"
     )

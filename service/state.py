@@ -34,6 +34,7 @@ class AppState:
     predictions: PredictionCache
     lanes: Lanes
     records: RecordWriter
+    reload_generation: int = 0  # the last reload announced to the workers that this one made
 
     def publish_versions(self) -> None:
         """Set the version gauges to what is loaded now."""

@@ -1,7 +1,10 @@
-"""Following the registry's `current` pointer: reload the model when the version it names changes.
+"""Reloads a worker follows without being asked over HTTP.
 
-Off unless AUTOREPLY_BUNDLE_WATCH_S is set: each check is one `realpath` of the bundle directory,
-and a change goes through the same refusing, atomic swap as `POST /v1/admin/reload`.
+- The registry's `current` pointer: reload the model when the version it names changes. Off
+  unless AUTOREPLY_BUNDLE_WATCH_S is set: each check is one `realpath` of the bundle directory,
+  and a change goes through the same refusing, atomic swap as `POST /v1/admin/reload`.
+- With worker processes, the admin reloads another worker announced (`service.reload`),
+  checked every `FOLLOW_S`.
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from service.errors import ReloadRefused
-from service.reload import reload_versions
+from service.reload import announced_reload, reload_versions
 from service.state import AppState
 
 log = logging.getLogger("autoreply")
+FOLLOW_S = 1.0
 
 
 class PointerWatch:
@@ -47,11 +52,11 @@ class PointerWatch:
         return str(versions["model_version"])
 
 
-async def watch_pointer(watch: PointerWatch, interval_s: float) -> None:
-    """Check the pointer every `interval_s` seconds, off the event loop, until cancelled."""
+async def every(interval_s: float, check: Callable[[], object]) -> None:
+    """Run `check` every `interval_s` seconds, off the event loop, until cancelled."""
     while True:
         await asyncio.sleep(interval_s)
-        await asyncio.to_thread(watch.check)
+        await asyncio.to_thread(check)
 
 
 @asynccontextmanager
@@ -61,7 +66,39 @@ async def watching_pointer(state: AppState) -> AsyncIterator[None]:
     if interval <= 0:
         yield
         return
-    task = asyncio.create_task(watch_pointer(PointerWatch(state), interval))
+    task = asyncio.create_task(every(interval, PointerWatch(state).check))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def follow_reloads(state: AppState) -> None:
+    """Make the last reload another worker announced, if this worker has not made it yet."""
+    run_dir = state.settings.run_dir
+    announced = announced_reload(run_dir) if run_dir is not None else None
+    if announced is None or announced[0] <= state.reload_generation:
+        return
+    generation, request = announced
+    state.reload_generation = generation
+    try:
+        versions = reload_versions(state, **request)
+    except ReloadRefused as exc:  # refused here though another worker took it: say so, keep serving
+        log.error("an announced reload was refused in this worker: %s", exc.message)
+        return
+    log.info("followed another worker's reload; now serving %s", versions)
+
+
+@asynccontextmanager
+async def following_reloads(state: AppState) -> AsyncIterator[None]:
+    """Follow the other workers' reloads beside the app, from its start (no-op in one process)."""
+    if state.settings.run_dir is None:
+        yield
+        return
+    await asyncio.to_thread(follow_reloads, state)
+    task = asyncio.create_task(every(FOLLOW_S, partial(follow_reloads, state)))
     try:
         yield
     finally:

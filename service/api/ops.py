@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
 from service.deps import AdminKey, StateDep
-from service.reload import reload_versions
+from service.reload import reload_everywhere
 from service.schemas import ErrorOut, ReloadIn
 
 router = APIRouter(tags=["ops"])
@@ -64,8 +64,11 @@ def metrics(state: StateDep) -> Response:
 
 @router.post("/v1/admin/reload", responses={409: {"model": ErrorOut}})
 def reload(body: ReloadIn, state: StateDep, _key: AdminKey) -> dict[str, Any]:
-    """Swap the rulebook and/or the model atomically; a broken version is refused with its errors."""
-    return reload_versions(
+    """Swap the rulebook and/or the model atomically; a broken version is refused with its errors.
+
+    With worker processes, this one reloads and the others follow within a second.
+    """
+    return reload_everywhere(
         state,
         rules=body.rules,
         model=body.model,

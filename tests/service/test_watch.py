@@ -1,10 +1,12 @@
-"""The pointer watch: a moved `current` symlink is reloaded once, a still one never."""
+"""The pointer watch: a moved `current` symlink is reloaded once, a still one never; workers
+follow an admin reload another worker announced."""
 
 from __future__ import annotations
 
 import time
 
-from service.watch import PointerWatch
+from service.watch import PointerWatch, follow_reloads
+from tests.service.conftest import headers
 
 
 def registry_with_pointer(tmp_path):
@@ -42,3 +44,24 @@ def test_the_running_app_follows_the_pointer_when_the_setting_asks(make_client, 
         while state.models.current is before and time.monotonic() < deadline:
             time.sleep(0.02)
         assert state.models.current is not before
+
+
+def test_workers_follow_an_admin_reload_another_worker_announced(make_client, book_copy, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    answering = make_client(reload_roots=[tmp_path], run_dir=run_dir)
+    other = make_client(reload_roots=[tmp_path], run_dir=run_dir).app.state.autoreply
+    root = book_copy(("rules/drivers.yaml", "driver_rating < 4.5", "driver_rating < 4.6"))
+    body = {"rules": True, "model": False, "rulebook_dir": str(root)}
+    reloaded = answering.post("/v1/admin/reload", json=body, headers=headers()).json()
+    new = reloaded["rulebook_version"]
+    assert other.rulebooks.current.version != new
+    follow_reloads(other)
+    assert other.rulebooks.current.version == new
+    own = answering.app.state.autoreply
+    before = own.rulebooks.current
+    follow_reloads(own)  # its own announcement: not made twice
+    assert own.rulebooks.current is before
+    late = make_client(reload_roots=[tmp_path], run_dir=run_dir).app.state.autoreply
+    follow_reloads(late)  # a worker started after the reload (a restart) makes it too
+    assert late.rulebooks.current.version == new
