@@ -43,10 +43,11 @@ def save_ticket(session: Session, *, ticket: dict[str, Any]) -> None:
     _insert_ignoring_duplicates(session, Ticket, {**ticket, "created_at": utcnow()})
 
 
-# Built once: every autoreply looks twice (before and after its lock), and building an ORM query
-# and loading the whole row cost more than the lookup.
-_AUTOREPLY_RESPONSE = select(Decision.response).where(
-    Decision.autoreply_ticket_id == bindparam("ticket_id")
+# Built once, on the table (Core, not the ORM): every autoreply looks twice (before and after its
+# lock), and building an ORM query and loading the whole row cost more than the lookup.
+_DECISIONS = _table(Decision)
+_AUTOREPLY_RESPONSE = select(_DECISIONS.c.response).where(
+    _DECISIONS.c.autoreply_ticket_id == bindparam("ticket_id")
 )
 
 
