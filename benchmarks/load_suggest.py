@@ -297,13 +297,19 @@ def verdicts(service: dict[str, Any], bare: dict[str, float]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    """Measure the bare model, then each service configuration with wrk; print the figures."""
+def bundle_parser(doc: str | None) -> argparse.ArgumentParser:
+    """Return a benchmark's argument parser with its --bundle and --corpus (the tickets)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--bundle", type=Path, default=Path("var/bundles/current"))
     parser.add_argument("--corpus", type=Path, default=Path("var/corpus"))
+    return parser
+
+
+def main() -> None:
+    """Measure the bare model, then each service configuration with wrk; print the figures."""
+    parser = bundle_parser(__doc__)
     parser.add_argument("--backend", default="onnx-int8")
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=20)

@@ -15,7 +15,6 @@ tree.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -31,7 +30,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_suggest import KEY, load_tickets
+from load_suggest import KEY, bundle_parser, load_tickets
 
 from service.db.migrate import upgrade
 from service.main import create_app
@@ -108,11 +107,7 @@ async def drive(app: Any, route: str, tickets: list[dict[str, Any]], drain: Any)
 
 def main() -> None:
     """Profile each route and print the shares as JSON."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--bundle", type=Path, default=Path("var/bundles/current"))
-    parser.add_argument("--corpus", type=Path, default=Path("var/corpus"))
+    parser = bundle_parser(__doc__)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--routes", default="suggest,autoreply")
     parser.add_argument("--html", type=Path, help="Also write pyinstrument's tree per route here.")

@@ -52,11 +52,22 @@ class PointerWatch:
         return str(versions["model_version"])
 
 
-async def every(interval_s: float, check: Callable[[], object]) -> None:
-    """Run `check` every `interval_s` seconds, off the event loop, until cancelled."""
-    while True:
-        await asyncio.sleep(interval_s)
-        await asyncio.to_thread(check)
+@asynccontextmanager
+async def running_every(interval_s: float, check: Callable[[], object]) -> AsyncIterator[None]:
+    """Run `check` every `interval_s` seconds, off the event loop, beside the body of the `with`."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await asyncio.to_thread(check)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @asynccontextmanager
@@ -66,13 +77,8 @@ async def watching_pointer(state: AppState) -> AsyncIterator[None]:
     if interval <= 0:
         yield
         return
-    task = asyncio.create_task(every(interval, PointerWatch(state).check))
-    try:
+    async with running_every(interval, PointerWatch(state).check):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def follow_reloads(state: AppState) -> None:
@@ -98,10 +104,5 @@ async def following_reloads(state: AppState) -> AsyncIterator[None]:
         yield
         return
     await asyncio.to_thread(follow_reloads, state)
-    task = asyncio.create_task(every(FOLLOW_S, partial(follow_reloads, state)))
-    try:
+    async with running_every(FOLLOW_S, partial(follow_reloads, state)):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
