@@ -51,6 +51,8 @@ OVERLOADED = JSONResponse(
 )
 # Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
 UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# The routes that queue for an inference lane: only they are refused for the lanes' queue.
+INFERENCE_PATHS = frozenset({"/v1/suggest", "/v1/autoreply"})
 
 
 def _error(
@@ -137,7 +139,7 @@ class Guard:
             return
         metrics, status = self.state.metrics, 0
         counted = scope["path"] not in UNSHED_PATHS
-        shed = await self._admit() if counted else None
+        shed = await self._admit(scope["path"]) if counted else None
         if shed is not None:
             metrics.shed.labels(shed).inc()
             await OVERLOADED(scope, receive, send)
@@ -167,14 +169,14 @@ class Guard:
             metrics.requests.labels(route, scope["method"], str(status or 500)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)
 
-    async def _admit(self) -> Shed | None:
+    async def _admit(self, path: str) -> Shed | None:
         """Take a slot, or return why the request is shed.
 
         A refusal waits first (the queue target, or the slot wait), so that clients that resend
         at once cannot spin on 503s and take the cores the admitted requests need.
         """
         lanes = self.state.lanes
-        if lanes.refusing():
+        if path in INFERENCE_PATHS and lanes.refusing():
             await asyncio.sleep(lanes.delay.target_s)
             return Shed.QUEUE_DELAY
         if not await self.admission.enter():

@@ -164,3 +164,13 @@ def test_lanes_are_handed_over_in_arrival_order():
     for thread in waiting:
         thread.join(5)
     assert order == [0, 1, 2, 3, 4]
+
+
+def test_the_door_refuses_for_the_lanes_only_what_would_queue_for_them(client, monkeypatch):
+    lanes = client.app.state.autoreply.lanes
+    monkeypatch.setattr(lanes, "refusing", lambda: True)
+    refused = client.post("/v1/suggest", json=ticket(id="T-1"), headers=headers())
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    feedback = {"ticket_id": "T-none", "csat": 5}
+    assert client.post("/v1/feedback", json=feedback, headers=headers()).status_code == 404
+    assert 'autoreply_shed_total{reason="queue_delay"} 1.0' in client.get("/metrics").text
