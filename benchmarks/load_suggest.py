@@ -167,7 +167,8 @@ def run_wrk(url: str, script: Path, connections: int, duration: float) -> dict[s
     statuses: dict[str, int] = {}
     for status, count in re.findall(r"^STATUS (\d+) (\d+)", out, flags=re.M):
         statuses[status] = statuses.get(status, 0) + int(count)
-    seconds = float(re.search(r"requests in ([\d.]+)(m?s)", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"requests in ([\d.]+)(ms|s|m)\b", out).groups()  # type: ignore[union-attr]
+    seconds = float(value) * {"ms": 0.001, "s": 1.0, "m": 60.0}[unit]
     return {
         "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "ok_per_s": round(statuses.get("200", 0) / seconds, 1) if seconds else 0.0,
