@@ -5,9 +5,10 @@ flight and those waiting for a slot: a bound on memory, wide enough never to bin
 The inference lanes (`Lanes`, in the request's thread) are where an overloaded instance really
 queues: every ticket waits there for the model. `QueueDelay` watches the waits at the lanes: when
 no request has waited less than `target_s` for a whole `interval_s`, the queue is standing (more
-work arrives than the model can serve) and the instance is overloaded. Then new arrivals are shed
-at the door, and a request already queued gives up its turn after `target_s`, both with 503 and
-`Retry-After`; the first request that waits less than the target ends it. The latency an
+work arrives than the model can serve) and the instance is overloaded. Then a newcomer that would
+wait past the target is shed at the door, and a request already queued gives up its turn after
+`target_s`, both with 503 and `Retry-After`; the first request that waits less than the target
+ends it. The latency an
 admitted request sees stays near target + interval + its own service time, whatever the load,
 and a burst shorter than the interval queues instead of being refused.
 """
@@ -29,7 +30,7 @@ class Shed(StrEnum):
     """Why a request was refused with 503 (the `reason` label of `autoreply_shed_total`)."""
 
     CAPACITY = "capacity"  # past the in-flight and queued caps, after the queue wait
-    QUEUE_DELAY = "queue_delay"  # arrived while the lanes' queue stood above the target
+    QUEUE_DELAY = "queue_delay"  # at the door: the lanes' queue stands, it would wait too long
     LANE_WAIT = "lane_wait"  # queued for a lane longer than the instance's patience
 
 
@@ -143,8 +144,8 @@ class Lanes:
 
     def release(self, held_s: float) -> None:
         """Hand the lane to the longest waiter, or free it; it was held `held_s` seconds."""
-        self.held_s += self.HELD_WEIGHT * (held_s - self.held_s)
         with self._mutex:
+            self.held_s += self.HELD_WEIGHT * (held_s - self.held_s)
             if self._waiters:
                 self._waiters.popleft().set()
             else:

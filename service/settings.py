@@ -108,8 +108,8 @@ class Settings(BaseSettings):
         50.0,
         ge=0,
         description="Shed by queue time: once no request has waited less than this for an "
-        "inference lane during a whole queue_interval_ms, new requests get 503 + Retry-After "
-        "and queued ones give up after this long; 0 turns it off",
+        "inference lane during a whole queue_interval_ms, newcomers that would wait longer get "
+        "503 + Retry-After and queued ones give up after this long; 0 turns it off",
     )
     queue_interval_ms: float = Field(
         100.0, gt=0, description="How long the lanes' queue must stand over the target"
