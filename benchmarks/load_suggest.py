@@ -1,14 +1,26 @@
 """Load benchmark: /v1/suggest on 127.0.0.1 against the bare classifier on the same texts.
 
 Usage:
-  python benchmarks/load_suggest.py --bundle var/bundles/current --corpus var/corpus [--duration 20]
+  python benchmarks/load_suggest.py --bundle var/bundles/current --corpus var/corpus \\
+      [--workers 1,2] [--variant 'one-session:AUTOREPLY_INFERENCE_LANES=1'] \\
+      [--duration 20] [--rss-requests 10000]
 
 1. Bare model: single-text latency p50/p99 and texts/s one at a time and in batches of 32 (texts
-   grouped by line and length), in this process, before the service starts and after it stops
-   (the ratios use the mean of the two).
-2. The service (`autoreply serve`, SQLite, prediction cache off so every request runs the model)
-   is started in a subprocess; wrk drives /v1/suggest at concurrency 1, 8 and 32 with the same
-   tickets (each request a different ticket, cycling). Prints JSON with every figure.
+   grouped by line and length), onnx-int8 on every core, in this process, before the services
+   start and after they stop (the ratios use the mean of the two).
+2. Each service configuration in turn (one per worker count in `--workers`: 1 is one process
+   with its inference lanes, N is N worker processes; then each `--variant NAME:K=V,...`) is
+   started with `autoreply serve` (SQLite, prediction cache off so every request runs the
+   model, rate limit off); wrk drives /v1/suggest at concurrency 1, 8 and 32 with the same
+   tickets (each request a different ticket, cycling), then at 8 until the service has answered
+   `--rss-requests` requests, and the resident memory of its processes is read (RSS and PSS,
+   each process and summed). Settings not given are the service's defaults (queue-time
+   shedding on); `--env K=V` passes more to every configuration.
+
+Prints JSON: every figure, the machine's load average before and after, the ratios and which
+target each configuration meets (c1 p50 <= 1.5x bare p50; c8 answered/s >= 0.80 of the bare
+best texts/s; c32 p99 <= 300 ms with every 503 carrying Retry-After; RSS <= 180 MB). p50/p99 are
+wrk's, over every answer (503s included).
 """
 
 from __future__ import annotations
@@ -35,12 +47,31 @@ LUA = """
 local bodies = {}
 for line in io.lines("%s") do bodies[#bodies + 1] = line end
 local i = 0
+local threads = {}
+statuses = {}
+retry_after = 0
+setup = function(thread) threads[#threads + 1] = thread end
 request = function()
   i = i + 1
   return wrk.format("POST", "/v1/suggest", {["Content-Type"] = "application/json", ["X-API-Key"] = "%s"},
                     bodies[(i %% #bodies) + 1])
 end
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == 503 and (headers["Retry-After"] or headers["retry-after"]) then
+    retry_after = retry_after + 1
+  end
+end
+done = function(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      io.write(string.format("STATUS %%d %%d\\n", status, count))
+    end
+    io.write(string.format("RETRY_AFTER %%d\\n", thread:get("retry_after")))
+  end
+end
 """
+TARGETS = {"c1_ratio_max": 1.5, "c8_ratio_min": 0.80, "c32_p99_ms_max": 300, "rss_mb_max": 180}
 
 
 def load_tickets(corpus: Path, n: int, seed: int) -> list[dict[str, Any]]:
@@ -95,7 +126,7 @@ def bare_model(bundle: Path, backend: str, tickets: list[dict[str, Any]]) -> dic
     }
 
 
-def wait_ready(url: str, timeout_s: float = 120) -> None:
+def wait_ready(url: str, timeout_s: float = 180) -> None:
     """Poll /readyz until the service is ready."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -114,15 +145,15 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
-    """Run wrk and return requests/s, p50/p99 latency and the count of non-2xx answers."""
+def run_wrk(url: str, script: Path, connections: int, duration: float) -> dict[str, Any]:
+    """Run wrk; return requests/s, p50/p99 latency, answers by status and 503s with Retry-After."""
     threads = min(connections, 2)
     out = subprocess.run(
         [
             "wrk",
             f"-t{threads}",
             f"-c{connections}",
-            f"-d{duration}s",
+            f"-d{max(1, round(duration))}s",
             "--latency",
             "-s",
             str(script),
@@ -133,27 +164,187 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict[str
         check=True,
     ).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, flags=re.M))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    statuses: dict[str, int] = {}
+    for status, count in re.findall(r"^STATUS (\d+) (\d+)", out, flags=re.M):
+        statuses[status] = statuses.get(status, 0) + int(count)
+    value, unit = re.search(r"requests in ([\d.]+)(ms|s|m)\b", out).groups()  # type: ignore[union-attr]
+    seconds = float(value) * {"ms": 0.001, "s": 1.0, "m": 60.0}[unit]
     return {
         "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "ok_per_s": round(statuses.get("200", 0) / seconds, 1) if seconds else 0.0,
         "p50_ms": round(_ms(percentiles["50"]), 2),
         "p99_ms": round(_ms(percentiles["99"]), 2),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "statuses": statuses,
+        "shed_with_retry_after": sum(
+            int(n) for n in re.findall(r"^RETRY_AFTER (\d+)", out, flags=re.M)
+        ),
     }
 
 
-def main() -> None:
-    """Measure the bare model, start the service, load it with wrk, print the figures."""
+def process_tree(pid: int) -> list[int]:
+    """Return `pid` and every process descended from it."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def memory_mb(pid: int) -> dict[str, Any]:
+    """Return the RSS and PSS of the service's processes (each, and summed), in MB."""
+    each = []
+    for member in process_tree(pid):
+        try:
+            rollup = Path(f"/proc/{member}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        fields = dict(re.findall(r"^(\w+):\s+(\d+) kB", rollup, flags=re.M))
+        each.append(
+            {
+                "pid": member,
+                "rss_mb": round(int(fields["Rss"]) / 1024, 1),
+                "pss_mb": round(int(fields["Pss"]) / 1024, 1),
+            }
+        )
+    return {
+        "rss_mb": round(sum(p["rss_mb"] for p in each), 1),
+        "pss_mb": round(sum(p["pss_mb"] for p in each), 1),
+        "processes": each,
+    }
+
+
+def answered(url: str) -> int:
+    """Return how many /v1/suggest requests the service has answered (from /metrics)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:  # noqa: S310 (local URL)
+        text = answer.read().decode()
+    counts = re.findall(
+        r'^autoreply_http_requests_total\{[^}]*route="/v1/suggest"[^}]*\} (\S+)', text, flags=re.M
+    )
+    return int(sum(float(c) for c in counts))
+
+
+def variants(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """Return the service configurations to measure: one per worker count, then each --variant."""
+    out = {f"workers={w}": {"AUTOREPLY_WORKERS": str(w)} for w in args.workers}
+    for variant in args.variant:
+        name, _, settings = variant.partition(":")
+        out[name] = dict(kv.split("=", 1) for kv in settings.split(",") if kv)
+    return out
+
+
+def measure_service(
+    args: argparse.Namespace, script: Path, tmp: Path, name: str, settings: dict[str, str]
+) -> dict[str, Any]:
+    """Start the service with `settings`, load it, read its memory, stop it."""
+    env = {
+        **os.environ,
+        "AUTOREPLY_BUNDLE_DIR": str(args.bundle),
+        "AUTOREPLY_BACKEND": args.backend,
+        "AUTOREPLY_DATABASE_URL": args.database_url
+        or f"sqlite:///{tmp}/load-{len(os.listdir(tmp))}.db",
+        "AUTOREPLY_CACHE_SIZE": "0",
+        "AUTOREPLY_RATE_LIMIT_PER_MINUTE": "10000000",
+        **dict(kv.split("=", 1) for kv in args.env),
+        **settings,
+    }
+    command = [sys.executable, "-m", "cli", "serve", "--port", str(args.port)]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        wait_ready(url)
+        run_wrk(url, script, 1, 3)  # warm-up
+        figures: dict[str, Any] = {
+            f"c{c}": run_wrk(url, script, c, args.duration) for c in args.concurrency
+        }
+        done = answered(url)
+        if done < args.rss_requests:  # more load at 8 until the service has answered enough
+            rate = max(figures.get("c8", {}).get("ok_per_s", 50.0), 10.0)
+            run_wrk(url, script, 8, (args.rss_requests - done) / rate + 1)
+        figures["memory"] = {"after_requests": answered(url), **memory_mb(server.pid)}
+        return {"settings": settings, **figures}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def verdicts(service: dict[str, Any], bare: dict[str, float]) -> dict[str, Any]:
+    """Return the ratios to the bare model and whether each target is met."""
+    out: dict[str, Any] = {}
+    if "c1" in service:
+        out["c1_p50_over_bare_p50"] = round(service["c1"]["p50_ms"] / bare["p50_ms"], 2)
+        out["c1_met"] = out["c1_p50_over_bare_p50"] <= TARGETS["c1_ratio_max"]
+    if "c8" in service:
+        out["c8_ok_per_s_over_bare_best"] = round(
+            service["c8"]["ok_per_s"] / bare["best_texts_per_s"], 2
+        )
+        out["c8_met"] = out["c8_ok_per_s_over_bare_best"] >= TARGETS["c8_ratio_min"]
+    if "c32" in service:
+        c32 = service["c32"]
+        shed = int(c32["statuses"].get("503", 0))
+        out["c32_met"] = (
+            c32["p99_ms"] <= TARGETS["c32_p99_ms_max"] and shed == c32["shed_with_retry_after"]
+        )
+    out["rss_met"] = service["memory"]["rss_mb"] <= TARGETS["rss_mb_max"]
+    return out
+
+
+def bundle_parser(doc: str | None) -> argparse.ArgumentParser:
+    """Return a benchmark's argument parser with its --bundle and --corpus (the tickets)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--bundle", type=Path, default=Path("var/bundles/current"))
     parser.add_argument("--corpus", type=Path, default=Path("var/corpus"))
+    return parser
+
+
+def main() -> None:
+    """Measure the bare model, then each service configuration with wrk; print the figures."""
+    parser = bundle_parser(__doc__)
     parser.add_argument("--backend", default="onnx-int8")
     parser.add_argument("--tickets", type=int, default=1000)
-    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument(
+        "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8, 32]
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda s: [int(w) for w in s.split(",") if w],
+        default=[1, 2],
+        help="Worker counts to compare, one service each (default: 1,2; '' for none).",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="One more service to measure with these settings, e.g. "
+        "'one-session:AUTOREPLY_INFERENCE_LANES=1' (repeatable).",
+    )
+    parser.add_argument(
+        "--rss-requests",
+        type=int,
+        default=10_000,
+        help="Requests answered before the memory is read.",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="More settings for every service, e.g. AUTOREPLY_QUEUE_TARGET_MS=0.",
+    )
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--max-inflight", type=int, default=64)
     parser.add_argument(
         "--database-url", default="", help="Default: a fresh SQLite file (the embedded setup)."
     )
@@ -162,7 +353,11 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     tickets = load_tickets(args.corpus, args.tickets, seed=7)
     before = bare_model(args.bundle, args.backend, tickets)
-    figures: dict[str, Any] = {"backend": args.backend, "tickets": len(tickets)}
+    figures: dict[str, Any] = {
+        "backend": args.backend,
+        "tickets": len(tickets),
+        "load_before": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         bodies = Path(tmp) / "bodies.jsonl"
         bodies.write_text(
@@ -170,43 +365,20 @@ def main() -> None:
         )
         script = Path(tmp) / "suggest.lua"
         script.write_text(LUA % (bodies, KEY), encoding="utf-8")
-        env = {
-            **os.environ,
-            "AUTOREPLY_BUNDLE_DIR": str(args.bundle),
-            "AUTOREPLY_BACKEND": args.backend,
-            "AUTOREPLY_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/load.db",
-            "AUTOREPLY_CACHE_SIZE": "0",
-            "AUTOREPLY_RATE_LIMIT_PER_MINUTE": "10000000",
-            "AUTOREPLY_MAX_INFLIGHT": str(args.max_inflight),
+        services = {
+            name: measure_service(args, script, Path(tmp), name, settings)
+            for name, settings in variants(args).items()
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(args.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{args.port}"
-            wait_ready(url)
-            run_wrk(url, script, 1, 3)  # warm-up
-            figures["service"] = {
-                f"c{c}": run_wrk(url, script, c, args.duration) for c in (1, 8, 32)
-            }
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     # This machine's speed drifts by +-20% over minutes (a shared VM): the bare model is measured
-    # before and after the service, and the ratios use the mean of the two.
+    # before and after the services, and the ratios use the mean of the two.
     after = bare_model(args.bundle, args.backend, tickets)
     bare = {key: round((before[key] + after[key]) / 2, 2) for key in before}
     figures["bare_model"] = {"before": before, "after": after, "mean": bare}
-    service = figures["service"]
-    figures["ratios"] = {
-        "c1_p50_over_bare_p50": round(service["c1"]["p50_ms"] / bare["p50_ms"], 2),
-        "c8_rps_over_bare_best": round(
-            service["c8"]["requests_per_s"] / bare["best_texts_per_s"], 2
-        ),
+    figures["services"] = {
+        name: {**s, "verdicts": verdicts(s, bare)} for name, s in services.items()
     }
+    figures["load_after"] = os.getloadavg()
+    figures["targets"] = TARGETS
     print(json.dumps(figures, indent=2))
 
 

@@ -1,5 +1,7 @@
 """Prediction cache, per-ticket locks and rate limits: Redis when configured and up, else in-process.
 
+The in-process cache keeps the objects themselves; only Redis needs them as JSON.
+
 If Redis goes down the service keeps answering: each call falls back to the in-process store and
 Redis is retried after a short pause; `redis_up` tells /readyz and the metrics.
 
@@ -14,12 +16,15 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import redis
+if TYPE_CHECKING:
+    import redis
 
+T = TypeVar("T")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 
@@ -29,12 +34,12 @@ class LocalStore:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._locks: dict[str, list[Any]] = {}  # name -> [lock, holders and waiters]
         self._counters: dict[str, tuple[int, int]] = {}
         self._mutex = threading.Lock()
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Any:
         """Return the cached value, or None when absent or expired."""
         with self._mutex:
             item = self._data.get(key)
@@ -43,7 +48,7 @@ class LocalStore:
             self._data.move_to_end(key)
             return item[1]
 
-    def set(self, key: str, value: str, ttl_s: float) -> None:
+    def set(self, key: str, value: Any, ttl_s: float) -> None:
         """Cache `value` for `ttl_s` seconds, evicting the least recently used beyond the cap."""
         if self.max_entries == 0:
             return
@@ -98,9 +103,12 @@ class Store:
         self.retry_after_s = retry_after_s
         self.lease_s = lease_s
         self._down_until = 0.0
+        # The client library only where Redis is configured: it is 7 MB of a serving process.
+        lib = _redis_library() if redis_url else None
+        self.errors: tuple[type[Exception], ...] = (lib.RedisError,) if lib else ()
         self.client: redis.Redis | None = (
-            redis.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
-            if redis_url
+            lib.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
+            if lib and redis_url
             else None
         )
 
@@ -116,7 +124,7 @@ class Store:
             return False
         try:
             return bool(self.client.ping())
-        except redis.RedisError:
+        except self.errors:
             return False
 
     def _redis(self) -> redis.Redis | None:
@@ -127,31 +135,41 @@ class Store:
     def _mark_down(self) -> None:
         self._down_until = time.monotonic() + self.retry_after_s
 
-    def get_json(self, key: str) -> Any:
-        """Return the JSON value cached under `key`, or None."""
+    @property
+    def caching(self) -> bool:
+        """Whether anything set is kept (Redis, or an in-process cache with room)."""
+        return self.client is not None or self.local.max_entries > 0
+
+    def get(self, key: str, decode: Callable[[Any], T]) -> T | None:
+        """Return the value cached under `key`: decoded from Redis' JSON, or the object kept here."""
         client = self._redis()
-        raw: Any = None
         if client is not None:
             try:
                 raw = client.get(key)
-            except redis.RedisError:
+                return None if raw is None else decode(json.loads(raw))
+            except self.errors:
                 self._mark_down()
-                raw = self.local.get(key)
-        else:
-            raw = self.local.get(key)
-        return None if raw is None else json.loads(raw)
+        return cast("T | None", self.local.get(key))
 
-    def set_json(self, key: str, value: Any, ttl_s: float) -> None:
-        """Cache `value` as JSON under `key` for `ttl_s` seconds."""
-        raw = json.dumps(value, ensure_ascii=False)
+    def set(self, key: str, value: T, ttl_s: float, encode: Callable[[T], Any]) -> None:
+        """Cache `value` under `key` for `ttl_s` seconds: as JSON of `encode(value)` in Redis,
+        as the object itself in process."""
         client = self._redis()
         if client is not None:
             try:
-                client.set(key, raw, px=int(ttl_s * 1000))
+                client.set(key, json.dumps(encode(value), ensure_ascii=False), px=int(ttl_s * 1000))
                 return
-            except redis.RedisError:
+            except self.errors:
                 self._mark_down()
-        self.local.set(key, raw, ttl_s)
+        self.local.set(key, value, ttl_s)
+
+    def get_json(self, key: str) -> Any:
+        """Return the JSON value cached under `key`, or None."""
+        return self.get(key, _same)
+
+    def set_json(self, key: str, value: Any, ttl_s: float) -> None:
+        """Cache the JSON value `value` under `key` for `ttl_s` seconds."""
+        self.set(key, value, ttl_s, _same)
 
     @contextmanager
     def lock(self, name: str, wait_s: float) -> Iterator[bool]:
@@ -168,12 +186,12 @@ class Store:
         token = uuid.uuid4().hex
         try:
             acquired = self._acquire(client, name, token, wait_s)
-        except redis.RedisError:
+        except self.errors:
             self._mark_down()
             with self.local.lock(name, wait_s) as acquired:
                 yield acquired
             return
-        lease = _Lease(client, name, token, self.lease_s) if acquired else None
+        lease = _Lease(client, name, token, self.lease_s, self.errors) if acquired else None
         try:
             yield acquired
         finally:
@@ -181,7 +199,7 @@ class Store:
                 lease.end()
                 try:
                     client.eval(_RELEASE, 1, name, token)
-                except redis.RedisError:
+                except self.errors:
                     self._mark_down()
 
     def _acquire(self, client: redis.Redis, name: str, token: str, wait_s: float) -> bool:
@@ -204,15 +222,33 @@ class Store:
                 pipe.incr(name)
                 pipe.expire(name, 120)
                 return int(pipe.execute()[0])
-            except redis.RedisError:
+            except self.errors:
                 self._mark_down()
         return self.local.hit(key, minute)
+
+
+def _redis_library() -> ModuleType:
+    import redis
+
+    return redis
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class _Lease:
     """Renews a held Redis lock every third of its lease, until ended or found lost."""
 
-    def __init__(self, client: redis.Redis, name: str, token: str, lease_s: float) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        token: str,
+        lease_s: float,
+        errors: tuple[type[Exception], ...],
+    ) -> None:
+        self.errors = errors
         self._ended = threading.Event()
         self._thread = threading.Thread(
             target=self._renew, args=(client, name, token, lease_s), daemon=True
@@ -224,7 +260,7 @@ class _Lease:
             try:
                 if not client.eval(_RENEW, 1, name, token, int(lease_s * 1000)):
                     return  # lost (Redis restarted, or a stall past the lease): the database settles
-            except redis.RedisError:
+            except self.errors:
                 return
 
     def end(self) -> None:

@@ -20,6 +20,7 @@ def record_feedback(state: AppState, feedback: FeedbackIn) -> FeedbackResponse:
     twice records once, and the unique key settles two copies that race.
     """
     _check_references(state, feedback)
+    state.records.flush()  # the suggestion it answers may still be on its way to the database
     replayed = _replayed(state, feedback)
     if replayed is not None:
         return replayed

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import console
+from service.admission import Admission, Shed
 from service.api import feedback, ops, tickets
 from service.classifier import ModelLoader
 from service.db.session import database_outage
@@ -33,14 +33,26 @@ from service.errors import (
     Unauthorized,
     log_unexpected,
 )
+from service.metrics import forget_dead_workers, leave_as_worker
 from service.schemas import facts_json_schema
 from service.settings import Settings
 from service.state import AppState, build_state
-from service.watch import pointer_lifespan
+from service.watch import SHADOW_DRAIN_S, following_reloads, watching_pointer
 
 log = logging.getLogger("autoreply")
+OVERLOADED = JSONResponse(
+    {
+        "error": Overloaded.code,
+        "message": "the service is overloaded; retry shortly",
+        "details": None,
+    },
+    status_code=503,
+    headers={"Retry-After": "1"},
+)
 # Probes and the scrape must answer on a busy instance, or an orchestrator kills a healthy one.
 UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# The routes that queue for an inference lane: only they are refused for the lanes' queue.
+INFERENCE_PATHS = frozenset({"/v1/suggest", "/v1/autoreply"})
 
 
 def _error(
@@ -103,62 +115,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {}))
 
 
-class Admission:
-    """Serving slots: up to `limit` requests at once; the next `queued` wait up to `wait_s` for a
-    slot handed over in arrival order, and are shed only then. Requests past those are shed
-    after the same wait, without a chance of a slot.
-
-    Waiting is what keeps throughput when shedding: clients refused at once retry at once, and
-    answering that storm takes the cores the admitted requests need. A waiting request costs a
-    sleeping coroutine, nothing more.
-    """
-
-    def __init__(self, limit: int, queued: int, wait_s: float) -> None:
-        self.limit, self.queued, self.wait_s = limit, queued, wait_s
-        self.inflight = 0
-        self._waiters: deque[asyncio.Future[bool]] = deque()
-
-    async def enter(self) -> bool:
-        """Take a slot and return True, or return False when the request is to be shed."""
-        if self.inflight < self.limit and not self._waiters:
-            self.inflight += 1
-            return True
-        if len(self._waiters) >= self.queued:
-            await asyncio.sleep(self.wait_s)
-            return False
-        slot = asyncio.get_running_loop().create_future()
-        self._waiters.append(slot)
-        timer = asyncio.get_running_loop().call_later(self.wait_s, _settle, slot, False)
-        try:
-            admitted = await slot
-        except asyncio.CancelledError:  # the client left; a slot handed over meanwhile passes on
-            if slot.done() and not slot.cancelled() and slot.result():
-                self.leave()
-            raise
-        finally:
-            timer.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(slot)
-        return admitted
-
-    def leave(self) -> None:
-        """Hand the slot to the longest waiter, or free it."""
-        while self._waiters:
-            slot = self._waiters.popleft()
-            if not slot.done():
-                slot.set_result(True)
-                return
-        self.inflight -= 1
-
-
-def _settle(slot: asyncio.Future[bool], admitted: bool) -> None:
-    if not slot.done():
-        slot.set_result(admitted)
-
-
 class Guard:
-    """ASGI middleware: count requests and latency per route, shed load past the admission limits
-    (never the probes), and answer any unexpected error in the error shape, logged without values.
+    """ASGI middleware: count requests and latency per route, shed load (never the probes) when
+    the lanes' queue stands over its target or past the admission caps, and answer any
+    unexpected error in the error shape, logged without values.
     """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
@@ -173,12 +133,10 @@ class Guard:
             return
         metrics, status = self.state.metrics, 0
         counted = scope["path"] not in UNSHED_PATHS
-        if counted and not await self.admission.enter():
-            metrics.shed.inc()
-            overloaded = Overloaded("the service is at its queue depth; retry shortly")
-            await _error(503, overloaded.code, overloaded.message, headers={"Retry-After": "1"})(
-                scope, receive, send
-            )
+        shed = await self._admit(scope["path"]) if counted else None
+        if shed is not None:
+            metrics.shed.labels(shed).inc()
+            await OVERLOADED(scope, receive, send)
             return
 
         async def send_status(message: Any) -> None:
@@ -204,6 +162,20 @@ class Guard:
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.requests.labels(route, scope["method"], str(status or 500)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+    async def _admit(self, path: str) -> Shed | None:
+        """Take a slot, or return why the request is shed.
+
+        A refusal waits first (the queue target, or the slot wait), so that clients that resend
+        at once cannot spin on 503s and take the cores the admitted requests need.
+        """
+        lanes = self.state.lanes
+        if path in INFERENCE_PATHS and lanes.refusing():
+            await asyncio.sleep(lanes.delay.target_s)
+            return Shed.QUEUE_DELAY
+        if not await self.admission.enter():
+            return Shed.CAPACITY
+        return None
 
 
 class BodyLimit:
@@ -246,6 +218,18 @@ class BodyLimit:
         return b"".join(chunks)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI, *, state: AppState) -> AsyncIterator[None]:
+    """Serve beside the pointer watch; on a clean shutdown commit every pending suggest record
+    and give the shadow scorings still queued a moment to be recorded."""
+    forget_dead_workers()
+    async with watching_pointer(state), following_reloads(state):
+        yield
+    await asyncio.to_thread(state.records.close, state.settings.record_shutdown_s)
+    await asyncio.to_thread(state.shadow.close, SHADOW_DRAIN_S)
+    leave_as_worker()
+
+
 def _openapi_with_rulebook(
     generate: Callable[[], dict[str, Any]], state: AppState
 ) -> dict[str, Any]:
@@ -276,7 +260,7 @@ def create_app(
         version="0.1.0",
         description="Suggest replies to support agents and answer tickets automatically when "
         "confident and allowed. Authenticate with an API key in `X-API-Key`.",
-        lifespan=pointer_lifespan(state),
+        lifespan=partial(_lifespan, state=state),
     )
     app.state.autoreply = state
     app.openapi = partial(_openapi_with_rulebook, app.openapi, state)  # type: ignore[method-assign]

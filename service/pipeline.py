@@ -25,6 +25,7 @@ from service.db.session import transaction
 from service.db.shadow import add_shadow_decision
 from service.decision import Action, Reason, Verdict
 from service.errors import ModelUnavailable, NotFound
+from service.records import SuggestRecord
 from service.replies import action_params, promo_outputs, render
 from service.schemas import AutoreplyResponse, DecisionOut, ReplyOut, SuggestResponse, TicketIn
 from service.settings import LineMode
@@ -70,24 +71,21 @@ def assess_with(
 
 
 def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
-    """Return the top-k rendered replies for the agent's screen, and record the decision."""
+    """Return the top-k rendered replies for the agent's screen; its record is written behind."""
     rulebook = state.rulebooks.current
     facts = validate_facts(rulebook, ticket.facts)  # bad input: a 422 before anything is stored
+    state.records.check()  # a database known to be down: 503 before the model runs
     a = assess_ticket(state, ticket, rulebook, facts)
     decision_id = repo.new_id()
     response = suggest_response(a, decision_id)
-    with transaction(state.sessions) as session:
-        repo.save_ticket(session, ticket=ticket_row(a))
-        repo.add_decision(
-            session,
-            record=decision_row(
-                a,
-                decision_id=decision_id,
-                kind="suggest",
-                verdict=a.verdict,
-                response=response.model_dump(mode="json"),
-            ),
-        )
+    record = decision_row(
+        a,
+        decision_id=decision_id,
+        kind="suggest",
+        verdict=a.verdict,
+        response=response.model_dump(mode="json"),
+    )
+    state.records.submit(SuggestRecord(ticket_row(a), record, repo.utcnow()))
     _count(state, a, "suggest", a.verdict, decision_id)
     _shadow(state, a, rulebook, decision_id, "suggest")
     return response
@@ -124,7 +122,8 @@ def autoreply(state: AppState, ticket: TicketIn) -> AutoreplyResponse:
 
 
 def get_decision(state: AppState, decision_id: str) -> DecisionOut:
-    """Return the full record of one decision."""
+    """Return the full record of one decision (a suggestion made just before included)."""
+    state.records.flush()
     with state.sessions() as session:
         decision = repo.get_decision(session, decision_id=decision_id)
         if decision is None:
@@ -134,8 +133,8 @@ def get_decision(state: AppState, decision_id: str) -> DecisionOut:
 
 def _recorded(state: AppState, ticket_id: str) -> AutoreplyResponse | None:
     with state.sessions() as session:
-        decision = repo.get_autoreply_decision(session, ticket_id=ticket_id)
-        return AutoreplyResponse.model_validate(decision.response) if decision else None
+        response = repo.get_autoreply_response(session, ticket_id=ticket_id)
+    return AutoreplyResponse.model_validate(response) if response is not None else None
 
 
 class _ActFailed(Exception):
@@ -249,6 +248,8 @@ def score_challenger(
     """Record what the challenger would have decided on a ticket the champion decided: the same
     ticket, facts and rulebook through the same decision code; nothing is sent."""
     shadow = assess_with(state, challenger, champion.ticket, rulebook, champion.facts)
+    if kind == "suggest":  # its decision row is written behind: the shadow row refers to it
+        state.records.flush()
     with transaction(state.sessions) as session:
         add_shadow_decision(
             session, record=shadow_row(champion, shadow, decision_id=decision_id, kind=kind)

@@ -7,14 +7,14 @@ reload never serves another model's answer; the store is Redis or the in-process
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from dataclasses import asdict
 from typing import Any
 
 from models.prediction import LevelProb, Prediction, TopicCandidate
+from service.admission import Lanes, Shed
 from service.cache import Store
 from service.classifier import LoadedModel
+from service.errors import Overloaded
 from service.metrics import Metrics
 from service.schemas import TicketIn
 from service.settings import Settings
@@ -35,29 +35,39 @@ DEFAULT_K = prediction_k(Settings.model_fields["suggestions"].default)
 class PredictionCache:
     """Returns the classifier's prediction for a ticket, from the cache when it has one."""
 
-    def __init__(self, store: Store, metrics: Metrics, *, lanes: int, ttl_s: float, k: int) -> None:
+    def __init__(
+        self, store: Store, metrics: Metrics, *, lanes: Lanes, ttl_s: float, k: int
+    ) -> None:
         self.store = store
         self.metrics = metrics
         self.ttl_s = ttl_s
         self.k = k
-        # At most `lanes` inferences at once (the ONNX backend's lanes); more only thrash.
-        self.gate = threading.Semaphore(lanes)
+        self.lanes = lanes
 
     def predict(self, model: LoadedModel, ticket: TicketIn) -> Prediction:
         """Return the prediction for `ticket`'s text under `model` (cached by version + text)."""
         key = prediction_key(model.classifier.version, ticket)
-        cached = self.store.get_json(key)
+        cached = self.store.get(key, prediction_from_dict) if self.store.caching else None
         if cached is not None:
             self.metrics.cache.labels("hit").inc()
-            return prediction_from_dict(cached)
+            return cached
         self.metrics.cache.labels("miss").inc()
+        waited = self.lanes.acquire()
+        if waited is None:
+            self.metrics.shed.labels(Shed.LANE_WAIT).inc()
+            raise Overloaded("the model's queue is longer than the service waits; retry shortly")
         started = time.perf_counter()
-        with self.gate:
+        try:
             prediction = model.classifier.predict(
                 [ticket.text], ticket.line, k=self.k, dialogues=[list(ticket.dialogue) or None]
             )[0]
-        self.metrics.inference.labels(model.backend).observe(time.perf_counter() - started)
-        self.store.set_json(key, asdict(prediction), self.ttl_s)
+        finally:
+            held = time.perf_counter() - started
+            self.lanes.release(held)
+        self.metrics.lane_wait.observe(waited)
+        self.metrics.inference.labels(model.backend).observe(held)
+        if self.store.caching:
+            self.store.set(key, prediction, self.ttl_s, prediction_to_dict)
         return prediction
 
 
@@ -67,8 +77,30 @@ def prediction_key(model_version: str, ticket: TicketIn) -> str:
     return f"pred:{model_version}:{hashlib.sha256(text_key).hexdigest()}"
 
 
+def prediction_to_dict(prediction: Prediction) -> dict[str, Any]:
+    """Return a prediction's JSON form (`dataclasses.asdict`'s shape, written out: asdict's
+    generic deep copy cost more than the rest of the cache)."""
+    p = prediction
+    return {
+        "line": p.line,
+        "candidates": [
+            {
+                "path": c.path,
+                "prob": c.prob,
+                "levels": [{"path": lv.path, "prob": lv.prob} for lv in c.levels],
+            }
+            for c in p.candidates
+        ],
+        "guard": dict(p.guard),
+        "model_version": p.model_version,
+        "tokens": p.tokens,
+        "truncated": p.truncated,
+        "extra": dict(p.extra),
+    }
+
+
 def prediction_from_dict(data: dict[str, Any]) -> Prediction:
-    """Rebuild a prediction from its cached JSON form (`dataclasses.asdict`)."""
+    """Rebuild a prediction from its cached JSON form (`prediction_to_dict`)."""
     candidates = tuple(
         TopicCandidate(c["path"], c["prob"], tuple(LevelProb(**lv) for lv in c["levels"]))
         for c in data["candidates"]

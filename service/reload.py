@@ -1,7 +1,16 @@
-"""Swapping in a new rulebook and/or model bundle, atomically, refusing anything broken."""
+"""Swapping in a new rulebook and/or model bundle, atomically, refusing anything broken.
+
+With worker processes, an admin reload reaches one of them: it reloads, then announces the
+request in the start's run directory (`reload.json`), and every other worker, watching that
+file (`service.watch`), makes the same reload within a second; a worker started later (one
+restarted after a crash) makes it on start.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +74,43 @@ def follow_challenger(state: AppState, topics: TopicTree, *, reload: bool) -> st
         state.challenger.clear(f"{type(exc).__name__}: {exc}")
         return None
     return challenger.classifier.version
+
+
+RELOAD_FILE = "reload.json"
+
+
+def reload_everywhere(
+    state: AppState, *, rules: bool, model: bool, rulebook_dir: str | None, bundle_dir: str | None
+) -> dict[str, Any]:
+    """Reload here as `reload_versions` does; with worker processes, announce it to the others."""
+    request: dict[str, Any] = {
+        "rules": rules,
+        "model": model,
+        "rulebook_dir": rulebook_dir,
+        "bundle_dir": bundle_dir,
+    }
+    versions = reload_versions(state, **request)
+    if state.settings.run_dir is not None:
+        state.reload_generation = announce_reload(state.settings.run_dir, request)
+    return versions
+
+
+def announce_reload(run_dir: Path, request: dict[str, Any]) -> int:
+    """Write the reload request for the other workers (atomically); return its generation."""
+    generation = time.time_ns()
+    temporary = run_dir / f".{RELOAD_FILE}.{os.getpid()}"
+    temporary.write_text(json.dumps({"generation": generation, "request": request}))
+    os.replace(temporary, run_dir / RELOAD_FILE)
+    return generation
+
+
+def announced_reload(run_dir: Path) -> tuple[int, dict[str, Any]] | None:
+    """Return the last reload announced in the run directory (generation, request), if any."""
+    try:
+        announced = json.loads((run_dir / RELOAD_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    return int(announced["generation"]), dict(announced["request"])
 
 
 def check_reload_dirs(state: AppState, *requested: str | None) -> None:

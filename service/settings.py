@@ -26,6 +26,13 @@ class LineMode(StrEnum):
     ON = "on"
 
 
+def available_cores() -> int:
+    """Return the cores this process may run on (its CPU affinity, else the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def hash_key(key: str) -> str:
     """Return the SHA-256 hex digest under which an API key is configured and compared."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -58,12 +65,25 @@ class Settings(BaseSettings):
         description="Shadow scorings waiting for the challenger; past it they are skipped",
     )
     backend: str = "onnx-int8"
-    inference_threads: int | None = None
-    inference_lanes: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Worker processes of `autoreply serve`, each with its own model; the ONNX "
+        "threads and lanes of each are sized to its share of the cores",
+    )
+    run_dir: Path | None = Field(
+        None,
+        description="Set by `autoreply serve` for its worker processes: the start's directory "
+        "where they share metrics and admin reloads",
+    )
+    inference_threads: int | None = Field(
+        None, ge=1, description="Threads of a lone inference; unset: the worker's share of cores"
+    )
+    inference_lanes: int | None = Field(
+        None,
         ge=1,
         description="Concurrent inferences (ONNX backends): alone on every core, together one "
-        "core each; torch backends always run one at a time",
+        "core each; unset: the worker's share of cores; torch backends always run one at a time",
     )
     # API keys: {"<sha256 of the key>": ["suggest", "autoreply", ...]}. The default admits the
     # development key with every scope.
@@ -86,12 +106,32 @@ class Settings(BaseSettings):
         0.75, gt=0, description="A Redis lock's lease, renewed while held; a dead holder's lapses"
     )
     rate_limit_per_minute: int = Field(6000, ge=1, description="Requests per API key per minute")
-    max_inflight: int = Field(64, ge=1, description="Requests served at once")
+    max_inflight: int = Field(64, ge=1, description="Requests served at once (a hard cap)")
     max_queued: int = Field(
         64, ge=0, description="Requests waiting for a slot; any more get 503 after queue_wait_s"
     )
     queue_wait_s: float = Field(
-        1.0, ge=0, description="Longest wait for a slot before 503 + Retry-After"
+        1.0,
+        ge=0,
+        description="Longest wait for a slot, or for an inference lane, before 503 + Retry-After",
+    )
+    queue_target_ms: float = Field(
+        50.0,
+        ge=0,
+        description="Shed by queue time: once no request has waited less than this for an "
+        "inference lane during a whole queue_interval_ms, newcomers that would wait longer get "
+        "503 + Retry-After and queued ones give up after this long; 0 turns it off",
+    )
+    queue_interval_ms: float = Field(
+        100.0, gt=0, description="How long the lanes' queue must stand over the target"
+    )
+    record_queue: int = Field(
+        10_000,
+        ge=1,
+        description="Suggest records waiting for their batch commit; past it suggest gets 503",
+    )
+    record_shutdown_s: float = Field(
+        10.0, ge=0, description="How long a clean shutdown retries committing suggest records"
     )
     max_text_chars: int = Field(10_000, ge=100)
     reload_roots: list[Path] = Field(
@@ -152,6 +192,10 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    def worker_cores(self) -> int:
+        """Return the cores each worker process may use: its share of those this process may."""
+        return max(1, available_cores() // self.workers)
 
     def public(self) -> dict[str, Any]:
         """Return the settings safe to show (no keys, no credentials in URLs)."""

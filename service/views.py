@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Response
+from pydantic import BaseModel
+
 from models.prediction import Prediction, TopicCandidate
 from rules.topics import TopicTree
 from service.assess import Assessment
@@ -20,6 +23,15 @@ from service.schemas import (
 from service.settings import LineMode
 
 CONFIDENT_LEVEL = 0.9  # a topic level this probable is shown as what the model is sure of
+
+
+def json_response(answer: BaseModel, status: int = 200) -> Response:
+    """Return `answer` as the HTTP response, serialised once.
+
+    The answer is already a valid response model: FastAPI would validate it again (in a second
+    trip to its thread pool) and serialise it, which cost more than the work on a suggest.
+    """
+    return Response(answer.model_dump_json(), status, media_type="application/json")
 
 
 def topic_out(candidate: TopicCandidate, topics: TopicTree, locale: str) -> TopicOut:

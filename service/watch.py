@@ -1,8 +1,11 @@
-"""Following the registry's pointers: reload the model when the version `current` names changes,
-and the challenger when the version `shadow` names does (or drop it when that pointer goes).
+"""Reloads a worker follows without being asked over HTTP.
 
-Off unless AUTOREPLY_BUNDLE_WATCH_S is set: each check is one `realpath` of each directory, and a
-change goes through the same refusing, atomic swap as `POST /v1/admin/reload`.
+- The registry's pointers: reload the model when the version `current` names changes, and the
+  challenger when the version `shadow` names does (or drop it when that pointer goes). Off
+  unless AUTOREPLY_BUNDLE_WATCH_S is set: each check is one `realpath` of each directory, and a
+  change goes through the same refusing, atomic swap as `POST /v1/admin/reload`.
+- With worker processes, the admin reloads another worker announced (`service.reload`),
+  checked every `FOLLOW_S`.
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-
-from fastapi import FastAPI
+from contextlib import asynccontextmanager
+from functools import partial
 
 from service.errors import ReloadRefused
-from service.reload import reload_versions
+from service.reload import announced_reload, reload_versions
 from service.shadow import challenger_target, refresh_challenger
 from service.state import AppState
 
 log = logging.getLogger("autoreply")
+FOLLOW_S = 1.0
 SHADOW_DRAIN_S = 5.0  # at shutdown: shadow scorings still queued past this are dropped
 
 
@@ -70,33 +73,63 @@ class PointerWatch:
         return version
 
 
-async def watch_pointer(watch: PointerWatch, interval_s: float) -> None:
-    """Check the pointers every `interval_s` seconds, off the event loop, until cancelled."""
-    while True:
-        await asyncio.sleep(interval_s)
-        await asyncio.to_thread(watch.check)
-        await asyncio.to_thread(watch.check_challenger)
+@asynccontextmanager
+async def running_every(interval_s: float, check: Callable[[], object]) -> AsyncIterator[None]:
+    """Run `check` every `interval_s` seconds, off the event loop, beside the body of the `with`."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await asyncio.to_thread(check)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
-def pointer_lifespan(state: AppState) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Return the app's lifespan: the pointer watch runs beside it when the setting asks, and the
-    shadow scorings still pending at shutdown get a moment to be recorded."""
+@asynccontextmanager
+async def watching_pointer(state: AppState) -> AsyncIterator[None]:
+    """Run the pointer watch (model and challenger) beside the app when the setting asks."""
+    interval = state.settings.bundle_watch_s
+    if interval <= 0:
+        yield
+        return
+    watch = PointerWatch(state)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        interval = state.settings.bundle_watch_s
-        task = (
-            asyncio.create_task(watch_pointer(PointerWatch(state), interval))
-            if interval > 0
-            else None
-        )
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await asyncio.to_thread(state.shadow.close, SHADOW_DRAIN_S)
+    def check() -> None:
+        watch.check()
+        watch.check_challenger()
 
-    return lifespan
+    async with running_every(interval, check):
+        yield
+
+
+def follow_reloads(state: AppState) -> None:
+    """Make the last reload another worker announced, if this worker has not made it yet."""
+    run_dir = state.settings.run_dir
+    announced = announced_reload(run_dir) if run_dir is not None else None
+    if announced is None or announced[0] <= state.reload_generation:
+        return
+    generation, request = announced
+    state.reload_generation = generation
+    try:
+        versions = reload_versions(state, **request)
+    except ReloadRefused as exc:  # refused here though another worker took it: say so, keep serving
+        log.error("an announced reload was refused in this worker: %s", exc.message)
+        return
+    log.info("followed another worker's reload; now serving %s", versions)
+
+
+@asynccontextmanager
+async def following_reloads(state: AppState) -> AsyncIterator[None]:
+    """Follow the other workers' reloads beside the app, from its start (no-op in one process)."""
+    if state.settings.run_dir is None:
+        yield
+        return
+    await asyncio.to_thread(follow_reloads, state)
+    async with running_every(FOLLOW_S, partial(follow_reloads, state)):
+        yield

@@ -6,11 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from service.deps import AdminKey, StateDep
-from service.reload import reload_versions
+from service.reload import reload_everywhere
 from service.schemas import ErrorOut, ReloadIn
 from service.shadow import challenger_dir
 from service.state import AppState
@@ -75,13 +74,17 @@ def challenger_check(state: AppState) -> dict[str, Any]:
 def metrics(state: StateDep) -> Response:
     """Return the Prometheus metrics."""
     state.metrics.redis_up.set(1 if state.store.redis_up else 0)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = state.metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 @router.post("/v1/admin/reload", responses={409: {"model": ErrorOut}})
 def reload(body: ReloadIn, state: StateDep, _key: AdminKey) -> dict[str, Any]:
-    """Swap the rulebook and/or the model atomically; a broken version is refused with its errors."""
-    return reload_versions(
+    """Swap the rulebook and/or the model atomically; a broken version is refused with its errors.
+
+    With worker processes, this one reloads and the others follow within a second.
+    """
+    return reload_everywhere(
         state,
         rules=body.rules,
         model=body.model,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from service import pipeline
 from service.deps import AutoreplyKey, StateDep, SuggestKey
 from service.schemas import AutoreplyResponse, ErrorOut, SuggestResponse, TicketIn
+from service.views import json_response
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -20,15 +21,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/suggest", response_model=SuggestResponse, responses=ERRORS)
-def suggest(ticket: TicketIn, state: StateDep, _key: SuggestKey) -> SuggestResponse:
+def suggest(ticket: TicketIn, state: StateDep, _key: SuggestKey) -> Response:
     """Return the top-k rendered replies for the agent's screen, with topic, rule and trace."""
-    return pipeline.suggest(state, ticket)
+    return json_response(pipeline.suggest(state, ticket))
 
 
 @router.post("/autoreply", response_model=AutoreplyResponse, responses=ERRORS)
-def autoreply(ticket: TicketIn, state: StateDep, _key: AutoreplyKey) -> AutoreplyResponse:
+def autoreply(ticket: TicketIn, state: StateDep, _key: AutoreplyKey) -> Response:
     """Reply automatically when confident and allowed, else hand off with reasons and suggestions.
 
     Idempotent per ticket id: retries and concurrent calls return the same decision.
     """
-    return pipeline.autoreply(state, ticket)
+    return json_response(pipeline.autoreply(state, ticket))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ def _table(model: type[Base]) -> Table:
 
 
 def _insert_ignoring_duplicates(
-    session: Session, table: type[Base], values: dict[str, Any]
+    session: Session, table: type[Base], values: dict[str, Any] | list[dict[str, Any]]
 ) -> None:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
@@ -43,11 +43,18 @@ def save_ticket(session: Session, *, ticket: dict[str, Any]) -> None:
     _insert_ignoring_duplicates(session, Ticket, {**ticket, "created_at": utcnow()})
 
 
-def get_autoreply_decision(session: Session, *, ticket_id: str) -> Decision | None:
-    """Return the autoreply decision already taken for this ticket, if any."""
-    return session.scalars(
-        select(Decision).where(Decision.autoreply_ticket_id == ticket_id)
-    ).first()
+# Built once, on the table (Core, not the ORM): every autoreply looks twice (before and after its
+# lock), and building an ORM query and loading the whole row cost more than the lookup.
+_DECISIONS = _table(Decision)
+_AUTOREPLY_RESPONSE = select(_DECISIONS.c.response).where(
+    _DECISIONS.c.autoreply_ticket_id == bindparam("ticket_id")
+)
+
+
+def get_autoreply_response(session: Session, *, ticket_id: str) -> dict[str, Any] | None:
+    """Return the stored answer of the autoreply decision already taken for this ticket, if any."""
+    response = session.execute(_AUTOREPLY_RESPONSE, {"ticket_id": ticket_id}).scalar()
+    return cast("dict[str, Any] | None", response)
 
 
 def get_decision(session: Session, *, decision_id: str) -> Decision | None:
@@ -87,6 +94,15 @@ def add_reply(
     session.add(reply)
     session.flush()
     return reply
+
+
+def add_suggest_records(
+    session: Session, *, tickets: list[dict[str, Any]], decisions: list[dict[str, Any]]
+) -> None:
+    """Insert a batch of suggestions: their tickets (the first version of each wins), then their
+    decision rows, each with the time it was made. Two statements, however long the batch."""
+    _insert_ignoring_duplicates(session, Ticket, tickets)
+    session.execute(insert(_table(Decision)), decisions)
 
 
 def new_id() -> str:

@@ -126,7 +126,8 @@ def test_lanes_run_overlapping_calls_side_by_side_with_the_same_results(quick_bu
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         together = list(pool.map(lambda t: model.predict([t], "riders")[0].top, TEXTS * 20))
-    assert scorer._busy_until > 0.0  # calls overlapped: the single-threaded lanes ran
-    assert scorer._lanes.qsize() == 2 and scorer._running == 0  # every lane given back
+    assert scorer._busy_until > 0.0  # calls overlapped: the single-threaded session ran
+    assert scorer._running == 0  # every call given back
+    assert scorer.narrow is not scorer.session  # one single-threaded session for every lane
     for a, b in zip(alone * 20, together, strict=True):
         assert a.path == b.path and a.prob == pytest.approx(b.prob, abs=0.05)

@@ -22,3 +22,9 @@ def test_the_service_imports_no_training_stack():
 def test_serving_a_bundle_and_deciding_import_no_training_stack():
     statement = "import models.runtime, models.abstention, service.assess, rules.loader"
     assert loaded_by(statement) == []
+
+
+def test_the_redis_client_is_imported_only_where_redis_is_configured():
+    code = "import sys, service.main; print('redis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

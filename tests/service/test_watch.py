@@ -1,11 +1,12 @@
 """The pointer watch: a moved `current` symlink is reloaded once, a still one never; the `shadow`
-symlink brings a challenger and takes it away."""
+symlink brings a challenger and takes it away; workers follow an admin reload another worker
+announced."""
 
 from __future__ import annotations
 
 import time
 
-from service.watch import PointerWatch
+from service.watch import PointerWatch, follow_reloads
 from tests.service.conftest import KEYWORDS, headers
 
 
@@ -64,3 +65,24 @@ def test_the_shadow_pointer_brings_the_challenger_and_taking_it_away_drops_it(
     shadow.unlink()
     assert watch.check_challenger() is None and state.challenger.current is None
     assert "autoreply_challenger_info{" not in client.get("/metrics").text
+
+
+def test_workers_follow_an_admin_reload_another_worker_announced(make_client, book_copy, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    answering = make_client(reload_roots=[tmp_path], run_dir=run_dir)
+    other = make_client(reload_roots=[tmp_path], run_dir=run_dir).app.state.autoreply
+    root = book_copy(("rules/drivers.yaml", "driver_rating < 4.5", "driver_rating < 4.6"))
+    body = {"rules": True, "model": False, "rulebook_dir": str(root)}
+    reloaded = answering.post("/v1/admin/reload", json=body, headers=headers()).json()
+    new = reloaded["rulebook_version"]
+    assert other.rulebooks.current.version != new
+    follow_reloads(other)
+    assert other.rulebooks.current.version == new
+    own = answering.app.state.autoreply
+    before = own.rulebooks.current
+    follow_reloads(own)  # its own announcement: not made twice
+    assert own.rulebooks.current is before
+    late = make_client(reload_roots=[tmp_path], run_dir=run_dir).app.state.autoreply
+    follow_reloads(late)  # a worker started after the reload (a restart) makes it too
+    assert late.rulebooks.current.version == new
