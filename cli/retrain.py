@@ -47,6 +47,15 @@ def retrain(
             "on live traffic, see `bundles compare`), not `current`.",
         ),
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Train the challenger under torchrun with this many processes (one per GPU, or "
+            "CPU processes with gloo); 1: in this process.",
+        ),
+    ] = 1,
 ) -> None:
     """Export feedback since the champion's cut-off, train a challenger, evaluate both, gate,
     promote (or shadow) or reject with the reasons; print what happened as JSON.
@@ -74,7 +83,7 @@ def retrain(
         job = RetrainJob(
             config=config, registry=Registry(registry), gate=load_gate(gate),
             rulebook=open_rulebook(rulebook), rulebook_dir=rulebook, overrides=set_ or [],
-            holdout=holdout, actor=actor, force=force, shadow=shadow,
+            holdout=holdout, actor=actor, force=force, shadow=shadow, processes=processes,
         )  # fmt: skip
         print_json(run_retrain(job, make_session_factory(engine)))
     except LockHeld as exc:

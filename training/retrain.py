@@ -14,6 +14,8 @@ import io
 import json
 import logging
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from models.registry import DATA_DIR, POINTER, SHADOW, Registry, RegistryError
 from rules.rulebook import Rulebook
 from service.db.history import REGISTERED, REJECTED, BundleEvent, data_cutoff, record_event
 from service.db.repository import utcnow
-from training.args import DataArguments, load_config, with_overrides
+from training.args import Config, DataArguments, load_config, with_overrides
 from training.data import read_examples
 from training.decisions import evaluate_bundle
 from training.feedback import export_feedback
@@ -56,6 +58,7 @@ class RetrainJob:
     actor: str = "retrain"
     force: bool = False
     shadow: bool = False  # a challenger that passes the gate goes to `shadow`, not `current`
+    processes: int = 1  # > 1: the challenger trains under torchrun with this many processes
 
 
 def retrain(job: RetrainJob, sessions: sessionmaker[Session]) -> dict[str, Any]:
@@ -100,11 +103,12 @@ def _train_and_judge(
     base = base if base.is_dir() else Path(config.data.data_dir.split(",")[0])
     data_dir = scratch / "data"
     summary["data"] = merge_feedback(base, rows, data_dir, job.holdout)
-    trained = run(
+    trained = train_challenger(
         with_overrides(
             config, data_dir=str(data_dir), output_dir=str(scratch / "bundle"),
             rulebook=str(job.rulebook_dir), checkpoint_dir=str(registry.work / "checkpoints"),
-        )
+        ),
+        job.processes, scratch,
     )  # fmt: skip
     version = registry.add(trained, move=True)
     summary["challenger"] = version
@@ -115,6 +119,22 @@ def _train_and_judge(
     _settle(job, sessions, version, verdict, figures, cutoff)
     decision = ("shadowed" if job.shadow else "promoted") if verdict.promote else "rejected"
     return {**summary, "decision": decision, "reasons": verdict.reasons, "figures": figures}
+
+
+def train_challenger(config: Config, processes: int, scratch: Path) -> Path:
+    """Train the challenger: in this process, or under `torchrun` with `processes` processes (DDP:
+    gloo on CPUs, NCCL on GPUs) from the same config written out; return its bundle."""
+    if processes <= 1 or config.train.quick:  # quick trains heads on cached states: one process
+        return run(config)
+    path = scratch / "config.json"
+    path.write_text(json.dumps(config.to_json(), indent=2) + "\n")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={processes}", "-m", "training", "--config", str(path)]  # fmt: skip
+    log.info("training the challenger under torchrun: %s", " ".join(command))
+    finished = subprocess.run(command, check=False)  # noqa: S603 - our own interpreter and module
+    if finished.returncode != 0:
+        raise RuntimeError(f"the challenger's training under torchrun exited {finished.returncode}")
+    return Path(config.train.output_dir)
 
 
 def _export(
