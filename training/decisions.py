@@ -147,14 +147,15 @@ def served_predictions(
     a batch's other texts would shift its scores.
     """
     rows = {line: [e for e in examples if e.line == line] for line in classifier.lines}
-    predictions = {
-        line: [
-            classifier.predict([e.text], line, k=DEFAULT_K, dialogues=[e.dialogue])[0]
-            for e in line_rows
-        ]
-        for line, line_rows in rows.items()
-    }
+    predictions = {line: [predict_one(classifier, e) for e in rs] for line, rs in rows.items()}
     return predictions, rows
+
+
+def predict_one(classifier: TopicClassifier, example: Example) -> Prediction:
+    """Return the prediction for one ticket, predicted alone as the service predicts it."""
+    return classifier.predict(
+        [example.text], example.line, k=DEFAULT_K, dialogues=[example.dialogue]
+    )[0]
 
 
 def fit_served_policy(
@@ -180,12 +181,12 @@ def fit_served_policy(
 def replay_bundle(
     bundle_dir: Path, examples: Sequence[Example], rulebook: Rulebook | None, backend: str
 ) -> tuple[str, list[Outcome]]:
-    """Return the bundle's version and the decision on every example of a line it serves."""
+    """Return the bundle's version and the decision on every example of a line it serves, in the
+    examples' order."""
     classifier = load_classifier(bundle_dir, backend=backend)
     policy = AbstentionPolicy.from_bundle(classifier.bundle)
-    predictions, rows = served_predictions(classifier, examples)
-    served = [e for line in rows for e in rows[line]]
-    found = [p for line in rows for p in predictions[line]]
+    served = [e for e in examples if e.line in classifier.lines]
+    found = [predict_one(classifier, e) for e in served]
     return classifier.version, replay(served, found, rulebook, policy)
 
 
