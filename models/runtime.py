@@ -14,6 +14,7 @@ import numpy as np
 from models.abstention import candidate_count
 from models.backends import OnnxBackend, ScoreBackend
 from models.bundle import GUARD_HEAD, ONNX_FILES, Bundle, load_bundle
+from models.lexical import LexicalHead, lexical_file
 from models.prediction import LevelProb, Prediction, TopicCandidate
 from models.textenc import TextEncoder
 from models.tree import LabelTree
@@ -40,6 +41,11 @@ class TopicClassifier:
         )
         self.version: str = bundle.version  # keys caches and decision records
         self.lines: tuple[str, ...] = bundle.lines
+        self.lexical = {
+            line: LexicalHead.load(bundle.file(lexical_file(line)))
+            for line in self.lines
+            if bundle.file(lexical_file(line)).is_file()
+        }
 
     def predict(
         self,
@@ -62,17 +68,27 @@ class TopicClassifier:
                 [dialogues[i] for i in chunk] if dialogues is not None else None,
             )
             scores, guard = self.backend.run(batch, line)
+            probs = self.leaf_probs(
+                scores,
+                line,
+                [lexical_text(texts[i], dialogues[i] if dialogues else None) for i in chunk],
+            )
             for row, i in enumerate(chunk):
                 results[i] = self._prediction(
-                    line, scores[row], guard[row], k, batch.tokens[row], batch.truncated[row]
+                    line, probs[row], guard[row], k, batch.tokens[row], batch.truncated[row]
                 )
         return [p for p in results if p is not None]
 
-    def leaf_probs(self, scores: np.ndarray, line: str) -> np.ndarray:
-        """Return calibrated [batch, leaves] probabilities from raw head scores."""
+    def leaf_probs(
+        self, scores: np.ndarray, line: str, texts: list[str] | None = None
+    ) -> np.ndarray:
+        """Return calibrated [batch, leaves] probabilities from raw head scores; with the texts
+        (`lexical_text`) and a lexical head for the line, the fused probabilities."""
         tree = self.bundle.spec.trees[line]
         temperature = self.bundle.temperature[line]
-        return np.exp(tree.leaf_log_probs(scores, self.bundle.spec.design, temperature))
+        probs = np.exp(tree.leaf_log_probs(scores, self.bundle.spec.design, temperature))
+        head = self.lexical.get(line)
+        return probs if head is None or texts is None else head.fuse(probs, texts)
 
     def guard_probs(self, logits: np.ndarray) -> np.ndarray:
         """Return calibrated guard probabilities (uniform when the head was never trained)."""
@@ -82,7 +98,7 @@ class TopicClassifier:
     def _prediction(
         self,
         line: str,
-        scores: np.ndarray,
+        probs: np.ndarray,
         guard: np.ndarray,
         k: int,
         tokens: int,
@@ -91,7 +107,7 @@ class TopicClassifier:
         return build_prediction(
             self.bundle.spec.trees[line],
             line,
-            self.leaf_probs(scores[None, :], line)[0],
+            probs,
             dict(
                 zip(
                     self.bundle.spec.guard_classes, self.guard_probs(guard[None, :])[0], strict=True
@@ -102,6 +118,11 @@ class TopicClassifier:
             tokens=tokens,
             truncated=truncated,
         )
+
+
+def lexical_text(text: str, dialogue: Sequence[str] | None) -> str:
+    """Return what the lexical head reads: the earlier dialogue turns, then the text."""
+    return " ".join([*(dialogue or ()), text])
 
 
 def calibrated_guard(logits: np.ndarray, temperature: float, trained: bool) -> np.ndarray:

@@ -105,6 +105,11 @@ class TrainArguments:
 class EvalArguments:
     """Calibration, thresholds, report and the abstention defaults stored in the bundle."""
 
+    lexical: bool = _arg(
+        True,
+        "Fuse a word and character n-gram head with the encoder, per line (it reads Russian "
+        "morphology the English word pieces miss); its weight is fitted on validation.",
+    )
     precision_target: float = _arg(0.95, "Leaf precision of the reported coverage-at-precision.")
     risk_target: float = _arg(
         0.03, "Autoreply thresholds: most wrong-or-unsafe replies allowed (share of replies)."

@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from models.lexical import LexicalHead
 from models.spec import ModelSpec
 from models.textenc import TextEncoder
 from training.args import EvalArguments
 from training.calibration import guard_temperature, log_softmax, topic_temperature
 from training.data import Example
 from training.infer import Outputs
+from training.lexical import fit_fusion
 from training.metrics import (
     confusion,
     coverage_at_precision,
@@ -38,6 +40,17 @@ class Evaluation:
     thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)
+    lexical: dict[str, LexicalHead] = field(default_factory=dict)  # per line, fusion fitted
+
+
+@dataclass(frozen=True)
+class LexicalInputs:
+    """One line's trained lexical head and the texts it reads (`models.runtime.lexical_text`),
+    in the order of the line's validation and test outputs."""
+
+    head: LexicalHead
+    valid_texts: list[str]
+    test_texts: list[str]
 
 
 def validation_score(spec: ModelSpec, outputs: Outputs) -> dict[str, float]:
@@ -61,9 +74,17 @@ def by_locale(locales: list[str]) -> dict[str, np.ndarray]:
 
 
 def evaluate_outputs(
-    spec: ModelSpec, valid: Outputs, test: Outputs, args: EvalArguments
+    spec: ModelSpec,
+    valid: Outputs,
+    test: Outputs,
+    args: EvalArguments,
+    lexical: dict[str, LexicalInputs] | None = None,
 ) -> Evaluation:
-    """Return calibration, thresholds and metrics for every line and the guard."""
+    """Return calibration, thresholds and metrics for every line and the guard.
+
+    With a lexical head for a line, its fusion is fitted on validation after the encoder's
+    temperature, and every figure of that line is the fused distribution's (the service's).
+    """
     result = Evaluation()
     pooled: dict[str, list[np.ndarray]] = {"conf_raw": [], "conf": [], "correct": [], "loc": []}
     for line, tree in spec.trees.items():
@@ -75,6 +96,13 @@ def evaluate_outputs(
         valid_probs = np.exp(tree.leaf_log_probs(v.scores, spec.design, temp))
         raw = np.exp(tree.leaf_log_probs(t.scores, spec.design, 1.0))
         cal = np.exp(tree.leaf_log_probs(t.scores, spec.design, temp))
+        fusion: dict[str, Any] = {}
+        if lexical and line in lexical:
+            inputs = lexical[line]
+            head, fusion = fit_fusion(inputs.head, valid_probs, inputs.valid_texts, v.labels)
+            result.lexical[line] = head
+            valid_probs = head.fuse(valid_probs, inputs.valid_texts)
+            cal = head.fuse(cal, inputs.test_texts)
         per_locale = {}
         for name, mask in by_locale(t.locales).items():
             figures = topic_metrics(tree, cal[mask], t.labels[mask], args.top_k, args.ece_bins)
@@ -94,6 +122,7 @@ def evaluate_outputs(
             "valid": topic_metrics(tree, valid_probs, v.labels, args.top_k, args.ece_bins),
             "test": per_locale,
             "confusion_top_level": {"labels": names, "matrix": matrix},
+            **({"lexical": fusion} if fusion else {}),
         }
         result.plots.setdefault("confusion", {})[line] = (names, matrix)
         pooled["conf_raw"].append(raw.max(axis=1))

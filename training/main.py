@@ -24,6 +24,7 @@ from torch import nn
 from models.bundle import actionable_leaves
 from models.encoder import resolve_encoder_dir
 from models.network import TopicNetwork
+from models.runtime import lexical_text
 from models.spec import ModelSpec
 from models.textenc import TextEncoder
 from rules.loader import load_rulebook
@@ -40,9 +41,10 @@ from training.decisions import (
     output_rows,
 )
 from training.distributed import DistContext, init_distributed, shutdown, single_process
-from training.evaluate import evaluate_outputs, token_stats, validation_score
+from training.evaluate import LexicalInputs, evaluate_outputs, token_stats, validation_score
 from training.features import Features, LabelSpace, build_label_space, featurize
 from training.infer import Outputs, run_model, token_inputs
+from training.lexical import fit_lexical
 from training.loop import FineTuner, use_bf16
 from training.package import write_bundle, write_thresholds
 from training.partial import TopStack, cached_states, freeze_bottom, state_inputs
@@ -135,7 +137,10 @@ def run(config: Config) -> Path:
     history, valid_out, test_out = trained
     # --- evaluate --------------------------------------------------------------------------
     log.info("calibrating and fitting the autoreply thresholds on validation...")
-    evaluation = evaluate_outputs(spec, valid_out, test_out, eargs)
+    lexical = (
+        _lexical_inputs(spec, splits, valid_out, test_out, targs.seed) if eargs.lexical else {}
+    )
+    evaluation = evaluate_outputs(spec, valid_out, test_out, eargs, lexical)
     rulebook = load_rulebook(Path(dargs.rulebook)) if dargs.rulebook else None
     fitted = fit_policy(
         spec, output_predictions(spec, valid_out, evaluation.temperature),
@@ -181,6 +186,35 @@ def run(config: Config) -> Path:
 
 
 Trained = tuple[list[dict[str, float]], Outputs, Outputs]
+
+
+def _lexical_inputs(
+    spec: ModelSpec, splits: Splits, valid: Outputs, test: Outputs, seed: int
+) -> dict[str, LexicalInputs]:
+    """Train each line's lexical head on its training texts; return it with the texts of the
+    line's validation and test outputs, in their order."""
+    log.info("training the lexical head (word and character n-grams) of each line...")
+    inputs = {}
+    for line, tree in spec.trees.items():
+        if line not in valid or line not in test:
+            continue
+        index = {leaf: i for i, leaf in enumerate(tree.leaves)}
+        train = [e for e in splits.train if e.line == line and e.label in index]
+        head = fit_lexical(
+            [lexical_text(e.text, e.dialogue) for e in train],
+            np.array([index[e.label] for e in train], dtype=np.int64),
+            len(tree.leaves),
+            seed,
+        )
+        if head is not None:
+            inputs[line] = LexicalInputs(
+                head,
+                [lexical_text(splits.valid[i].text, splits.valid[i].dialogue)
+                 for i in valid[line].indices],
+                [lexical_text(splits.test[i].text, splits.test[i].dialogue)
+                 for i in test[line].indices],
+            )  # fmt: skip
+    return inputs
 
 
 def _train_quick(

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import save_file
 
 from models.bundle import ONNX_FILES, load_bundle, write_manifest
+from models.lexical import lexical_file
 from models.network import WEIGHTS_FILE, TopicNetwork
 from models.spec import ModelSpec
 from training.data import Example
@@ -86,6 +87,9 @@ def write_bundle(
             shutil.copy2(encoder_dir / name, tmp / name)
     write_json(tmp / "topics.json", snapshot)
     write_json(tmp / "calibration.json", {"temperature": evaluation.temperature})
+    for line, head in evaluation.lexical.items():
+        (tmp / lexical_file(line)).parent.mkdir(exist_ok=True)
+        head.save(tmp / lexical_file(line))
     write_thresholds(tmp, evaluation.thresholds, manifest["thresholds"])
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     fields = {k: v for k, v in manifest.items() if k != "thresholds"}

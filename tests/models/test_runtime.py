@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from models.backends import OnnxBackend
@@ -131,3 +132,24 @@ def test_lanes_run_overlapping_calls_side_by_side_with_the_same_results(quick_bu
     assert scorer.narrow is not scorer.session  # one single-threaded session for every lane
     for a, b in zip(alone * 20, together, strict=True):
         assert a.path == b.path and a.prob == pytest.approx(b.prob, abs=0.05)
+
+
+def test_the_lexical_head_joins_the_encoder_as_its_fitted_pool_says(classifier):
+    from models.lexical import lexical_file, pool
+    from models.runtime import lexical_text
+
+    assert set(classifier.lexical) == set(classifier.lines)  # trained beside it, per line
+    assert all(classifier.bundle.file(lexical_file(line)).is_file() for line in classifier.lines)
+    head = classifier.lexical["riders"]
+    fitted = classifier.bundle.metrics["lines"]["riders"]["lexical"]["cyrillic"]
+    assert (head.alpha[1], head.temperature[1]) == (fitted["alpha"], fitted["temperature"])
+    text, dialogue = TEXTS[1], ["ранее"]
+    batch = classifier.encoder.encode([text], [dialogue])
+    scores, _ = classifier.backend.run(batch, "riders")
+    alone = classifier.leaf_probs(scores, "riders")  # no texts: the encoder's own distribution
+    fused = pool(np.log(alone), head.log_probs([lexical_text(text, dialogue)]), head.alpha[1],
+                 head.temperature[1]) if head.alpha[1] else alone  # fmt: skip
+    [prediction] = classifier.predict([text], "riders", k=3, dialogues=[dialogue])
+    leaves = classifier.bundle.spec.trees["riders"].leaves
+    for c in prediction.candidates:
+        assert c.prob == pytest.approx(fused[0, leaves.index(c.path)], abs=1e-6)

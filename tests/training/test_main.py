@@ -72,3 +72,20 @@ def test_the_bundle_s_thresholds_are_fitted_on_what_the_service_computes(tmp_pat
     assert stored == json.loads(json.dumps(served.thresholds))
     manifest = json.loads((bundle / "bundle.json").read_text())
     assert manifest["policy"]["actionable_floor"] == served.policy["actionable_floor"]
+
+
+def test_the_lexical_head_is_trained_beside_the_encoder_unless_switched_off(tmp_path):
+    from models.lexical import lexical_file
+    from models.runtime import load_classifier
+
+    write_corpus(tmp_path / "corpus", per_leaf=2)
+    tiny_encoder(tmp_path / "encoder")
+    pooled = run(load_config(None, settings(tmp_path, output_dir=str(tmp_path / "a"))))
+    alone = run(
+        load_config(None, settings(tmp_path, output_dir=str(tmp_path / "b"), lexical=False))
+    )
+    lines = load_classifier(pooled).lines
+    assert all((pooled / lexical_file(line)).is_file() for line in lines)
+    metrics = json.loads((pooled / "metrics.json").read_text())["lines"]
+    assert {"latin", "cyrillic"} <= set(metrics[lines[0]]["lexical"])
+    assert load_classifier(alone).lexical == {} and not (alone / "lexical").exists()
