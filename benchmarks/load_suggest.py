@@ -256,9 +256,9 @@ def measure_service(
         **settings,
     }
     command = [sys.executable, "-m", "cli", "serve", "--port", str(args.port)]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log_path = tmp / f"{name}.log"  # kept so an unexpected status can be explained
+    with log_path.open("wb") as log_file:
+        server = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{args.port}"
     try:
         wait_ready(url)
@@ -271,6 +271,14 @@ def measure_service(
             rate = max(figures.get("c8", {}).get("ok_per_s", 50.0), 10.0)
             run_wrk(url, script, 8, (args.rss_requests - done) / rate + 1)
         figures["memory"] = {"after_requests": answered(url), **memory_mb(server.pid)}
+        unexpected = [
+            status
+            for run in figures.values()
+            for status in run.get("statuses", {})
+            if status not in ("200", "503")
+        ]
+        if unexpected:  # what the service logged about them (errors are logged without content)
+            figures["service_log_tail"] = log_path.read_text(errors="replace").splitlines()[-40:]
         return {"settings": settings, **figures}
     finally:
         server.terminate()
