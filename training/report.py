@@ -62,6 +62,7 @@ def _markdown(metrics: dict[str, Any], lines: list[str], title: str) -> list[str
                 f"| {line} | {lang} | {_pct(m['leaf_accuracy'])} / {_pct(m['macro_f1'])} "
                 f"| {_pct(b.get('leaf_accuracy'))} / {_pct(b.get('macro_f1'))} |"
             )
+    out += _lexical(metrics, lines)
     out += _guard_and_tokens(metrics)
     out += [
         "",
@@ -74,6 +75,28 @@ def _markdown(metrics: dict[str, Any], lines: list[str], title: str) -> list[str
     ]
     out += [f"![confusion {line}](confusion_{line}.png)" for line in lines]
     return out
+
+
+def _lexical(metrics: dict[str, Any], lines: list[str]) -> list[str]:
+    """The n-gram head pooled with the encoder: its weight per script and what it did on
+    validation (empty when the bundle has none)."""
+    rows = [
+        f"| {line} | {script} | {f['n']} | {f['alpha']} | {f['temperature']} "
+        f"| {_pct(f['valid_accuracy_encoder'])} | {_pct(f['valid_accuracy_lexical'])} "
+        f"| {_pct(f['valid_accuracy_fused'])} |"
+        for line in lines
+        for script, f in metrics["lines"][line].get("lexical", {}).items()
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "## Lexical head (word + character n-grams pooled with the encoder, validation)",
+        "",
+        "| line | script | n | weight a | temperature t | encoder acc | n-grams acc | pooled acc |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def _guard_and_tokens(metrics: dict[str, Any]) -> list[str]:

@@ -25,6 +25,8 @@ def test_quick_bundle_is_complete_and_matches_the_rulebook(bundle):
     assert bundle.data_fingerprint["labels"].startswith("rulebook rb-")
     for name in ("report.md", "reliability.png", "coverage_precision.png", "confusion_riders.png"):
         assert (bundle.path / "report" / name).is_file(), name
+    report = (bundle.path / "report" / "report.md").read_text()
+    assert "## Lexical head" in report and "| riders | cyrillic |" in report
 
 
 def test_metrics_cover_lines_languages_guard_baseline_and_tokens(bundle):
