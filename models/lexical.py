@@ -59,6 +59,11 @@ def script(text: str) -> int:
     return int(letters > 0 and len(_CYRILLIC.findall(text)) / letters > 0.3)
 
 
+def scripts(texts: list[str]) -> np.ndarray:
+    """Return each text's `script` as an int64 array."""
+    return np.array([script(t) for t in texts], dtype=np.int64)
+
+
 def bucket_counts(text: str) -> tuple[Counter[int], Counter[int]]:
     """Return the hashed n-gram counts of a text, per block (word, char)."""
     mask = (1 << BUCKET_BITS) - 1
@@ -118,18 +123,27 @@ class LexicalHead:
     def fuse(self, encoder_probs: np.ndarray, texts: list[str]) -> np.ndarray:
         """Return the fused [texts, leaves] probabilities, softmax((log p_enc + a log p_lex) / t)
         with each text's script's a and t (a = 0: the encoder's, untouched)."""
+        kinds = scripts(texts)
+        read = np.flatnonzero([self.alpha[k] != 0.0 for k in kinds.tolist()])
+        lexical = np.zeros_like(encoder_probs)  # rows of an unpooled script are never read
+        if len(read):
+            lexical[read] = self.log_probs([texts[i] for i in read])
+        return self.pooled(encoder_probs, lexical, kinds)
+
+    def pooled(
+        self, encoder_probs: np.ndarray, lexical_log: np.ndarray, kinds: np.ndarray
+    ) -> np.ndarray:
+        """Return `fuse`'s result from the lexical log-probabilities and scripts already known."""
         fused = encoder_probs.copy()
-        scripts = np.array([script(t) for t in texts], dtype=np.int64)
-        for s in np.unique(scripts).tolist():
-            if self.alpha[s] == 0.0:
-                continue
-            rows = np.flatnonzero(scripts == s)
-            fused[rows] = pool(
-                np.log(np.maximum(encoder_probs[rows], 1e-12)),
-                self.log_probs([texts[i] for i in rows]),
-                self.alpha[s],
-                self.temperature[s],
-            )
+        for k in np.unique(kinds).tolist():
+            if self.alpha[k] != 0.0:
+                rows = kinds == k
+                fused[rows] = pool(
+                    np.log(np.maximum(encoder_probs[rows], 1e-12)),
+                    lexical_log[rows],
+                    self.alpha[k],
+                    self.temperature[k],
+                )
         return fused
 
     def save(self, path: Path) -> None:

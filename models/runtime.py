@@ -68,11 +68,12 @@ class TopicClassifier:
                 [dialogues[i] for i in chunk] if dialogues is not None else None,
             )
             scores, guard = self.backend.run(batch, line)
-            probs = self.leaf_probs(
-                scores,
-                line,
-                [lexical_text(texts[i], dialogues[i] if dialogues else None) for i in chunk],
+            read = (  # what the line's lexical head reads, only when it has one
+                [lexical_text(texts[i], dialogues[i] if dialogues else None) for i in chunk]
+                if line in self.lexical
+                else None
             )
+            probs = self.leaf_probs(scores, line, read)
             for row, i in enumerate(chunk):
                 results[i] = self._prediction(
                     line, probs[row], guard[row], k, batch.tokens[row], batch.truncated[row]

@@ -9,13 +9,14 @@ on validation by log-likelihood, so calibration stays honest and a useless head 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from models.lexical import SCRIPTS, LexicalHead, bucket_counts, pool, script
+from models.lexical import SCRIPTS, LexicalHead, bucket_counts, pool, scripts
 
 MIN_DF = 2
 C = 3.0
@@ -54,7 +55,7 @@ def fit_lexical(
         coef, intercept = model.coef_, model.intercept_
     weights[:, model.classes_] = coef.T
     bias[model.classes_] = intercept
-    return LexicalHead(columns, empty.idf, weights.astype(np.float16), bias, *NO_POOL)
+    return replace(empty, weights=weights.astype(np.float16), bias=bias)
 
 
 def design_matrix(head: LexicalHead, texts: Sequence[str]) -> sp.csr_matrix:
@@ -73,22 +74,21 @@ def fit_fusion(
     and the validation figures of the encoder alone, the head alone and the pool."""
     enc = np.log(np.maximum(encoder_probs, 1e-12))
     lex = head.log_probs(list(texts))
-    scripts = np.array([script(t) for t in texts], dtype=np.int64)
+    kinds = scripts(list(texts))
     everywhere = _best_pool(enc, lex, labels)
     chosen = [
-        _best_pool(enc[scripts == s], lex[scripts == s], labels[scripts == s])
-        if (scripts == s).sum() >= MIN_SCRIPT_SUPPORT
+        _best_pool(enc[kinds == k], lex[kinds == k], labels[kinds == k])
+        if (kinds == k).sum() >= MIN_SCRIPT_SUPPORT
         else everywhere
-        for s in range(len(SCRIPTS))
+        for k in range(len(SCRIPTS))
     ]
-    fitted = LexicalHead(
-        head.columns, head.idf, head.weights, head.bias,
-        tuple(a for a, _ in chosen), tuple(t for _, t in chosen),
-    )  # fmt: skip
-    fused = fitted.fuse(encoder_probs, list(texts))
+    fitted = replace(
+        head, alpha=tuple(a for a, _ in chosen), temperature=tuple(t for _, t in chosen)
+    )
+    fused = fitted.pooled(encoder_probs, lex, kinds)
     figures: dict[str, Any] = {}
     for s, name in enumerate(SCRIPTS):
-        rows = scripts == s
+        rows = kinds == s
         if rows.any():
             figures[name] = {
                 "n": int(rows.sum()),
