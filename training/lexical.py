@@ -87,13 +87,13 @@ def fit_fusion(
     )
     fused = fitted.pooled(encoder_probs, lex, kinds)
     figures: dict[str, Any] = {}
-    for s, name in enumerate(SCRIPTS):
-        rows = kinds == s
+    for k, name in enumerate(SCRIPTS):
+        rows = kinds == k
         if rows.any():
             figures[name] = {
                 "n": int(rows.sum()),
-                "alpha": fitted.alpha[s],
-                "temperature": fitted.temperature[s],
+                "alpha": fitted.alpha[k],
+                "temperature": fitted.temperature[k],
                 "valid_accuracy_encoder": _accuracy(encoder_probs[rows], labels[rows]),
                 "valid_accuracy_lexical": _accuracy(lex[rows], labels[rows]),
                 "valid_accuracy_fused": _accuracy(fused[rows], labels[rows]),
