@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     record_shutdown_s: float = Field(
         10.0, ge=0, description="How long a clean shutdown retries committing suggest records"
     )
+    record_linger_ms: float = Field(
+        250.0,
+        ge=0,
+        le=5_000,
+        description="How long suggest records gather before their batch commit (a kill -9 loses "
+        "up to this much); longer: fewer commits running beside the inferences",
+    )
     max_text_chars: int = Field(10_000, ge=100)
     reload_roots: list[Path] = Field(
         default_factory=list,

@@ -80,7 +80,11 @@ def record_writer(
             session.execute(text("SELECT 1"))
 
     writer = RecordWriter(
-        write, probe, capacity=settings.record_queue, on_commit=metrics.records_committed.inc
+        write,
+        probe,
+        linger_s=settings.record_linger_ms / 1000,
+        capacity=settings.record_queue,
+        on_commit=metrics.records_committed.inc,
     )
     writer.start()
     return writer

@@ -157,6 +157,20 @@ def test_records_linger_into_one_batch_at_a_low_rate():
     assert db.batches == [5]
 
 
+def test_the_app_gathers_records_for_its_linger_setting_and_a_read_does_not_wait(make_client):
+    client = make_client(record_linger_ms=2000)
+    records = client.app.state.autoreply.records
+    assert records.linger_s == 2.0
+    with client:
+        first = client.post("/v1/suggest", json=ticket(id="T-a"), headers=headers()).json()
+        client.post("/v1/suggest", json=ticket(id="T-b"), headers=headers())
+        assert records.pending == 2  # both wait in one batch, not a commit each
+        started = time.monotonic()
+        read = client.get(f"/v1/decisions/{first['decision_id']}", headers=headers())
+        assert read.status_code == 200 and time.monotonic() - started < 2.0
+        assert records.pending == 0
+
+
 def test_a_clean_shutdown_of_the_app_commits_every_suggestion_shown(make_client):
     client = make_client()
     with client:  # the lifespan runs: its end is a clean shutdown
