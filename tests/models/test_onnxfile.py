@@ -15,7 +15,7 @@ from models.onnxfile import MIN_SHARED_BYTES, lookup_tables
 ROWS, WIDTH = 4096, 384  # a 1.5 MiB int8 table: large enough to be shared
 
 
-def _graph(path: Path, *, matmul_reads_table: bool = False) -> dict[str, np.ndarray]:
+def _graph(path: Path, *, another_op_reads_table: bool = False) -> dict[str, np.ndarray]:
     """Write ids -> Gather(table) -> Cast -> MatMul(weight), and return its initializers."""
     rng = np.random.default_rng(0)
     arrays = {
@@ -29,10 +29,10 @@ def _graph(path: Path, *, matmul_reads_table: bool = False) -> dict[str, np.ndar
         helper.make_node("MatMul", ["wide", "weight"], ["mixed"]),
         helper.make_node("Add", ["mixed", "bias"], ["out"]),
     ]
-    if matmul_reads_table:  # the table is read by another op too: it is not only a lookup
+    if another_op_reads_table:  # the table is read by another op too: it is not only a lookup
         nodes.append(helper.make_node("Shape", ["table"], ["table_shape"]))
     outputs = [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)]
-    if matmul_reads_table:
+    if another_op_reads_table:
         outputs.append(helper.make_tensor_value_info("table_shape", TensorProto.INT64, None))
     graph = helper.make_graph(
         nodes,
@@ -57,7 +57,7 @@ def test_only_a_large_table_that_only_gather_reads_is_returned(tmp_path):
 
 
 def test_a_table_read_by_another_op_too_is_left_to_the_session(tmp_path):
-    _graph(tmp_path / "g.onnx", matmul_reads_table=True)
+    _graph(tmp_path / "g.onnx", another_op_reads_table=True)
     assert lookup_tables(tmp_path / "g.onnx") == {}
 
 
