@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         ge=0,
         le=5_000,
         description="How long suggest records gather before their batch commit (a kill -9 loses "
-        "up to this much); longer lowers the lone request's latency and the throughput under load",
+        "up to this much); longer: fewer commits beside the inferences, a lone request faster",
     )
     max_text_chars: int = Field(10_000, ge=100)
     reload_roots: list[Path] = Field(
