@@ -22,14 +22,11 @@ MIN_SHARED_BYTES = 1 << 20  # below this a copy per session costs nothing worth 
 
 # TensorProto.DataType -> numpy; the element types an exported graph's tables can have.
 _DTYPES: dict[int, np.dtype[Any]] = {
-    number: np.dtype(kind)
-    for number, kind in {
-        1: np.float32,
-        2: np.uint8,
-        3: np.int8,
-        10: np.float16,
-        11: np.float64,
-    }.items()
+    1: np.dtype(np.float32),
+    2: np.dtype(np.uint8),
+    3: np.dtype(np.int8),
+    10: np.dtype(np.float16),
+    11: np.dtype(np.float64),
 }
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
@@ -58,7 +55,10 @@ class _Table:
     dtype: np.dtype[Any]
     dims: tuple[int, ...]
     offset: int  # of its first byte in the file
-    nbytes: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.dims)) * self.dtype.itemsize
 
 
 def _copied(model: memoryview, table: _Table) -> np.ndarray:
@@ -112,9 +112,8 @@ def _tensor(model: memoryview, span: tuple[int, int]) -> tuple[str, _Table] | No
             return None
     if dtype is None or raw is None or raw[1] - raw[0] < MIN_SHARED_BYTES:
         return None
-    if (raw[1] - raw[0]) != int(np.prod(dims)) * dtype.itemsize:
-        return None
-    return name, _Table(dtype, tuple(dims), raw[0], raw[1] - raw[0])
+    table = _Table(dtype, tuple(dims), raw[0])
+    return (name, table) if table.nbytes == raw[1] - raw[0] else None
 
 
 def _fields(data: memoryview, at: int, end: int) -> Iterator[tuple[int, int | tuple[int, int]]]:
