@@ -110,6 +110,9 @@ class EvalArguments:
         "Fuse a word and character n-gram head with the encoder, per line (it reads Russian "
         "morphology the English word pieces miss); its weight is fitted on validation.",
     )
+    lexical_c: float = _arg(
+        3.0, "Inverse L2 strength of the lexical head's logistic regression (the baseline's 3)."
+    )
     precision_target: float = _arg(0.95, "Leaf precision of the reported coverage-at-precision.")
     risk_target: float = _arg(
         0.03, "Autoreply thresholds: most wrong-or-unsafe replies allowed (share of replies)."
@@ -205,6 +208,8 @@ def _conflicts(config: Config) -> list[str]:
         )
     if config.train.freeze_layers < 0:
         found.append("'freeze_layers' must be 0 (none) or more")
+    if config.eval.lexical_c <= 0:
+        found.append("'lexical_c' must be above 0 (smaller: a more regularised lexical head)")
     return found
 
 

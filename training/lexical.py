@@ -27,7 +27,7 @@ NO_POOL = (0.0,) * len(SCRIPTS), (1.0,) * len(SCRIPTS)
 
 
 def fit_lexical(
-    texts: Sequence[str], labels: np.ndarray, n_classes: int, seed: int
+    texts: Sequence[str], labels: np.ndarray, n_classes: int, seed: int, c: float = C
 ) -> LexicalHead | None:
     """Return a lexical head over `n_classes` leaves (alpha 0 until `fit_fusion`), or None when
     the training texts have fewer than two classes."""
@@ -44,7 +44,7 @@ def fit_lexical(
     idf = np.log((1 + n) / (1 + np.array([df[k] for k in columns], dtype=np.float64))) + 1
     empty = LexicalHead(columns, idf.astype(np.float32), np.zeros((len(columns), n_classes),
                         np.float16), np.zeros(n_classes, np.float32), *NO_POOL)  # fmt: skip
-    model = LogisticRegression(C=C, max_iter=3000, random_state=seed)
+    model = LogisticRegression(C=c, max_iter=3000, random_state=seed)
     model.fit(design_matrix(empty, texts), labels)
     weights = np.zeros((len(columns), n_classes), dtype=np.float32)
     bias = np.full(n_classes, -30.0, dtype=np.float32)  # a leaf never seen in training

@@ -138,7 +138,9 @@ def run(config: Config) -> Path:
     # --- evaluate --------------------------------------------------------------------------
     log.info("calibrating and fitting the autoreply thresholds on validation...")
     lexical = (
-        _lexical_inputs(spec, splits, valid_out, test_out, targs.seed) if eargs.lexical else {}
+        _lexical_inputs(spec, splits, valid_out, test_out, targs.seed, eargs.lexical_c)
+        if eargs.lexical
+        else {}
     )
     evaluation = evaluate_outputs(spec, valid_out, test_out, eargs, lexical)
     rulebook = load_rulebook(Path(dargs.rulebook)) if dargs.rulebook else None
@@ -189,7 +191,7 @@ Trained = tuple[list[dict[str, float]], Outputs, Outputs]
 
 
 def _lexical_inputs(
-    spec: ModelSpec, splits: Splits, valid: Outputs, test: Outputs, seed: int
+    spec: ModelSpec, splits: Splits, valid: Outputs, test: Outputs, seed: int, c: float
 ) -> dict[str, LexicalInputs]:
     """Train each line's lexical head on its training texts; return it with the texts of the
     line's validation and test outputs, in their order."""
@@ -205,6 +207,7 @@ def _lexical_inputs(
             np.array([index[e.label] for e in train], dtype=np.int64),
             len(tree.leaves),
             seed,
+            c,
         )
         if head is not None:
             inputs[line] = LexicalInputs(

@@ -64,6 +64,12 @@ def test_added_word_pieces_with_frozen_embeddings_are_refused_with_the_fix():
     assert load_config(None, {"vocab_pieces": 4000, "quick": True}).train.quick
 
 
+def test_a_lexical_head_without_regularisation_room_is_refused():
+    with pytest.raises(ConfigError, match="'lexical_c' must be above 0"):
+        load_config(None, {"lexical_c": 0})
+    assert load_config(None, {"lexical_c": 1}).eval.lexical_c == 1.0
+
+
 GATE = Path("training/configs/gate.json")  # the promotion gate's config, not a training run's
 
 

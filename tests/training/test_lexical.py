@@ -27,6 +27,15 @@ def test_the_head_learns_russian_words_in_their_other_forms():
     assert head.bias[3] < -10  # a leaf with no training text stays improbable
 
 
+def test_a_smaller_c_regularises_the_head_more():
+    texts, labels = data()
+    loose, tight = (fit_lexical(texts, labels, 3, seed=0, c=c) for c in (10.0, 0.1))
+    assert loose is not None and tight is not None
+    norm = [float(np.abs(h.weights.astype(np.float32)).sum()) for h in (loose, tight)]
+    assert norm[1] < norm[0] / 5
+    assert tight.log_probs(["вернуть деньги"])[0].argmax() == 1  # still right, less sure
+
+
 def test_two_classes_and_one_class():
     texts, labels = data()
     two = labels < 2
