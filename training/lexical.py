@@ -1,7 +1,7 @@
 """Train the lexical head of one line and fit its weight in the fused distribution.
 
 The head is the TF-IDF baseline's recipe (word 1-2-grams + character 2-5-grams, min_df 2,
-sublinear tf, logistic regression with C=3) over hashed features (`models.lexical`), so that
+sublinear tf, logistic regression with C=3, the `lexical_c` config argument) over hashed features (`models.lexical`), so that
 serving needs arrays, not a vocabulary. Its weight `alpha` and the pool's temperature are chosen
 on validation by log-likelihood, so calibration stays honest and a useless head gets alpha 0.
 """
