@@ -11,6 +11,7 @@ because the `onnx` package is a training dependency, not a serving one.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +63,15 @@ class _Table:
 
 
 def _copied(model: memoryview, table: _Table) -> np.ndarray:
-    """Return the table's own read-only copy (the file's bytes are freed once read)."""
-    raw = model[table.offset : table.offset + table.nbytes]
-    out = np.frombuffer(raw, dtype=table.dtype).reshape(table.dims).copy()
+    """Return the table's own read-only copy (the file's bytes are freed once read).
+
+    The copy lives in an anonymous mapping of its own, not on the heap: once the array is
+    collected (a reload replaced its model) the pages go back to the system at once, where a
+    heap block of this size would stay in the process after malloc's threshold has risen.
+    """
+    pages = mmap.mmap(-1, table.nbytes)
+    pages[:] = model[table.offset : table.offset + table.nbytes]
+    out = np.frombuffer(pages, dtype=table.dtype).reshape(table.dims)
     out.flags.writeable = False
     return out
 
