@@ -1,8 +1,8 @@
 """Train the lexical head of one line and fit its weight in the fused distribution.
 
 The head is the TF-IDF baseline's recipe (word 1-2-grams + character 2-5-grams, min_df 2,
-sublinear tf, logistic regression with C=3, the `lexical_c` config argument) over hashed features (`models.lexical`), so that
-serving needs arrays, not a vocabulary. Its weight `alpha` and the pool's temperature are chosen
+sublinear tf, logistic regression with C=3: `lexical_c` in the config) over hashed features
+(`models.lexical`), so that serving needs arrays, not a vocabulary. Its weight `alpha` and the pool's temperature are chosen
 on validation by log-likelihood, so calibration stays honest and a useless head gets alpha 0.
 """
 
@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from models.lexical import SCRIPTS, LexicalHead, bucket_counts, pool, scripts
 
 MIN_DF = 2
-C = 3.0
+C = 3.0  # the default of the `lexical_c` config argument (training.args)
 ALPHAS = tuple(round(0.1 * i, 1) for i in range(31))  # 0.0 .. 3.0
 TEMPERATURES = tuple(round(0.5 + 0.05 * i, 2) for i in range(51))  # 0.5 .. 3.0
 MIN_SCRIPT_SUPPORT = 50  # fewer validation texts in a script: it takes the weight fitted on all
