@@ -65,5 +65,5 @@ def evaluate(
         print_json(report)
         return
     keep = ("bundle", "backend", "rulebook", "skipped_unknown_line", "overall", "by_line_locale",
-            "threshold_sources", "guard_recall", "unsafe_examples")  # fmt: skip
+            "threshold_sources", "guard_recall", "answerable_outcomes", "unsafe_examples")  # fmt: skip
     print_json({k: report[k] for k in keep} | ({"written_to": str(out)} if out else {}))

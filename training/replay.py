@@ -236,6 +236,20 @@ def guard_recall(outcomes: Iterable[Outcome]) -> dict[str, dict[str, Any]]:
     }
 
 
+def answerable_outcomes(outcomes: Iterable[Outcome]) -> dict[str, dict[str, int]]:
+    """Return where the answerable tickets went: replied (right or wrong), or handed off for
+    their first reason, each split by whether the best template was the agent's (`right`: what
+    the model got right and the decision did not send)."""
+    went: dict[str, dict[str, int]] = {}
+    for o in outcomes:
+        if not o.answerable:
+            continue
+        where = "replied" if o.action == "reply" else o.reasons[0] if o.reasons else "handoff"
+        side = "right" if o.sent == o.reference else "wrong"
+        went.setdefault(where, {"right": 0, "wrong": 0})[side] += 1
+    return dict(sorted(went.items(), key=lambda kv: -sum(kv[1].values())))
+
+
 def curve(outcomes: Sequence[Outcome]) -> list[dict[str, float | None]]:
     """Return coverage, agreement and unsafe rate if one threshold applied to every decision."""
     points = []
@@ -272,6 +286,7 @@ def summarize(outcomes: Sequence[Outcome], delta: float = 0.1) -> dict[str, Any]
         "by_topic": grouped(lambda o: o.topic),
         "threshold_sources": dict(Counter(o.source or "none" for o in replies)),
         "guard_recall": guard_recall(outcomes),
+        "answerable_outcomes": answerable_outcomes(outcomes),
         "curve": curve(outcomes),
         "unsafe_examples": [_example(o) for o in replies if not o.safe_message][:EXAMPLES],
         "wrong_examples": [_example(o) for o in replies if o.answerable and o.sent != o.reference][

@@ -211,5 +211,15 @@ def write_decisions(out_dir: Path, report: dict[str, Any]) -> None:
     lines += ["", "| guard class | n | flagged by the guard | handed off |", "|---|---|---|---|"]
     for name, r in report["guard_recall"].items():
         lines.append(f"| {name} | {r['n']} | {_pct(r['flagged'])} | {_pct(r['handed_off'])} |")
+    lines += [
+        "",
+        "Where the answerable tickets went (first hand-off reason; best template = the agent's "
+        "or not):",
+        "",
+        "| outcome | best template right | wrong |",
+        "|---|---|---|",
+    ]
+    for where, sides in report.get("answerable_outcomes", {}).items():
+        lines.append(f"| {where} | {sides['right']} | {sides['wrong']} |")
     lines += ["", "![coverage-agreement](decisions.png)", ""]
     (out_dir / "decisions.md").write_text("\n".join(lines), encoding="utf-8")

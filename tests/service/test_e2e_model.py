@@ -117,6 +117,11 @@ def test_evaluate_replays_exactly_the_decisions_the_service_makes(bundle, tmp_pa
         "sarcasm",
         "unclear",
     }
+    went = report["answerable_outcomes"]  # every answerable ticket, where it went
+    assert sum(sum(sides.values()) for sides in went.values()) == overall["answerable"]
+    replied = went.get("replied", {"right": 0, "wrong": 0})
+    assert replied["wrong"] == overall["wrong"]
+    assert replied["right"] + replied["wrong"] == round(overall["coverage"] * overall["answerable"])
     assert (tmp_path / "ev" / "decisions.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "ev" / "decisions.json").read_text())["curve"]
 

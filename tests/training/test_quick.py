@@ -27,6 +27,11 @@ def test_quick_bundle_is_complete_and_matches_the_rulebook(bundle):
         assert (bundle.path / "report" / name).is_file(), name
     report = (bundle.path / "report" / "report.md").read_text()
     assert "## Lexical head" in report and "| riders | cyrillic |" in report
+    decisions = (bundle.path / "report" / "decisions.md").read_text()
+    assert "Where the answerable tickets went" in decisions
+    went = json.loads((bundle.path / "report" / "decisions.json").read_text())
+    answerable = went["overall"]["answerable"]
+    assert sum(sum(s.values()) for s in went["answerable_outcomes"].values()) == answerable
 
 
 def test_metrics_cover_lines_languages_guard_baseline_and_tokens(bundle):
