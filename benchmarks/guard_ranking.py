@@ -15,25 +15,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models.runtime import load_classifier
+from models.runtime import TopicClassifier, load_classifier
 from training.args import DataArguments
 from training.data import read_examples
 from training.decisions import served_predictions
+from training.thresholds import fit_actionable_floor
 
 ACTIONABLE = "actionable"
 
 
 def guard_scores(
-    bundle: Path, corpus: Path, split: str
+    classifier: TopicClassifier, corpus: Path, split: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (actionable probability, guard label, locale) of every ticket of a split."""
-    classifier = load_classifier(bundle, "onnx-int8")
     rows = read_examples(corpus / f"{split}.jsonl", DataArguments(), "corpus")
     found, by_line = served_predictions(classifier, rows)
     examples = [e for line in classifier.lines for e in by_line[line]]
@@ -45,11 +44,11 @@ def guard_scores(
     )
 
 
-def floor_for(actionable: np.ndarray, recall: float) -> float:
-    """Return the least floor under which `recall` of these messages' probabilities fall."""
-    ordered = np.sort(actionable)
-    index = min(len(ordered) - 1, math.ceil(recall * len(ordered)) - 1)
-    return float(np.nextafter(ordered[index], 1.0))
+def floor_for(actionable: np.ndarray, guards: np.ndarray, recall: float) -> float:
+    """Return the floor training would fit on these messages (`fit_actionable_floor`)."""
+    floor = fit_actionable_floor(actionable, list(guards), recall)
+    assert floor is not None, "no guard labels"
+    return floor
 
 
 def auc(flagged_scores: np.ndarray, actionable_scores: np.ndarray) -> float:
@@ -63,21 +62,21 @@ def auc(flagged_scores: np.ndarray, actionable_scores: np.ndarray) -> float:
 
 def ranking(bundle: Path, corpus: Path, recall: float) -> dict[str, Any]:
     """Return the guard's floors, flagged actionable shares and AUCs for one bundle."""
-    valid_p, valid_y, valid_l = guard_scores(bundle, corpus, "valid")
-    test_p, test_y, test_l = guard_scores(bundle, corpus, "test")
+    classifier = load_classifier(bundle, "onnx-int8")
+    valid_p, valid_y, valid_l = guard_scores(classifier, corpus, "valid")
+    test_p, test_y, test_l = guard_scores(classifier, corpus, "test")
     classes = sorted(set(valid_y.tolist()) - {ACTIONABLE, ""})
     locales = sorted(set(valid_l.tolist()))
-    per_class = {c: round(floor_for(valid_p[valid_y == c], recall), 4) for c in classes}
-    floor = max(per_class.values())
+    floor = floor_for(valid_p, valid_y, recall)
     actionable = test_y == ACTIONABLE
     return {
         "floor": round(floor, 4),
-        "floor_needed_per_class": per_class,
+        "floor_needed_per_class": {
+            c: round(floor_for(valid_p[valid_y == c], valid_y[valid_y == c], recall), 4)
+            for c in classes
+        },
         "floor_needed_per_locale": {
-            loc: round(
-                max(floor_for(valid_p[(valid_y == c) & (valid_l == loc)], recall) for c in classes),
-                4,
-            )
+            loc: round(floor_for(valid_p[valid_l == loc], valid_y[valid_l == loc], recall), 4)
             for loc in locales
         },
         "actionable_flagged_on_test": {

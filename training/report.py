@@ -219,7 +219,7 @@ def write_decisions(out_dir: Path, report: dict[str, Any]) -> None:
         "| outcome | best template right | wrong |",
         "|---|---|---|",
     ]
-    for where, sides in report.get("answerable_outcomes", {}).items():
+    for where, sides in report["answerable_outcomes"].items():
         lines.append(f"| {where} | {sides['right']} | {sides['wrong']} |")
     lines += ["", "![coverage-agreement](decisions.png)", ""]
     (out_dir / "decisions.md").write_text("\n".join(lines), encoding="utf-8")
