@@ -15,8 +15,9 @@ from models.abstention import candidate_count
 from models.backends import OnnxBackend, ScoreBackend
 from models.bundle import GUARD_HEAD, ONNX_FILES, Bundle, load_bundle
 from models.lexical import LexicalHead, lexical_file
+from models.plan import Plan, Scored, run_plan
 from models.prediction import LevelProb, Prediction, TopicCandidate
-from models.textenc import TextEncoder
+from models.textenc import EncodedBatch, TextEncoder
 from models.tree import LabelTree
 
 Backend = Literal["onnx-int8", "onnx-fp32", "torch-fp32", "torch-int8"]
@@ -55,6 +56,22 @@ class TopicClassifier:
         dialogues: Sequence[Sequence[str] | None] | None = None,
     ) -> list[Prediction]:
         """Return one calibrated Prediction per text: top-k leaves with level probs, the guard."""
+        return run_plan(self.plan(texts, line, k, dialogues), self.score)
+
+    def score(self, batch: EncodedBatch, line: str) -> Scored:
+        """Return the backend's (scores, guard) for one batch a plan yielded."""
+        return self.backend.run(batch, line)
+
+    def plan(
+        self,
+        texts: list[str],
+        line: str,
+        k: int = 5,
+        dialogues: Sequence[Sequence[str] | None] | None = None,
+    ) -> Plan:
+        """`predict` as steps: yields each encoded batch the backend must score (the one native,
+        lock-free call), receives its (scores, guard) and returns the predictions. A caller that
+        runs the backend elsewhere (the service: in a thread, off its event loop) drives it."""
         if line not in self.bundle.spec.lines:
             raise UnknownLineError(f"no head for line '{line}'; this model serves {self.lines}")
         if dialogues is not None and len(dialogues) != len(texts):
@@ -67,7 +84,7 @@ class TopicClassifier:
                 [texts[i] for i in chunk],
                 [dialogues[i] for i in chunk] if dialogues is not None else None,
             )
-            scores, guard = self.backend.run(batch, line)
+            scores, guard = yield batch, line
             read = (  # what the line's lexical head reads, only when it has one
                 [lexical_text(texts[i], dialogues[i] if dialogues else None) for i in chunk]
                 if line in self.lexical

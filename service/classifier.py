@@ -9,11 +9,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from models.abstention import AbstentionPolicy
 from models.prediction import Prediction
 from rules.topics import TopicTree
+
+if TYPE_CHECKING:  # the runtime (and ONNX Runtime) loads with the first bundle, not on import
+    from models.plan import Plan, Scored
+    from models.textenc import EncodedBatch
 
 
 class Classifier(Protocol):
@@ -30,6 +34,20 @@ class Classifier(Protocol):
         dialogues: list[list[str] | None] | None = None,
     ) -> list[Prediction]:
         """Return one prediction per text."""
+        ...
+
+    def plan(
+        self,
+        texts: list[str],
+        line: str,
+        k: int = 5,
+        dialogues: list[list[str] | None] | None = None,
+    ) -> Plan:
+        """`predict` as steps: yields each batch for `score`, returns the predictions."""
+        ...
+
+    def score(self, batch: EncodedBatch, line: str) -> Scored:
+        """Score one batch the plan yielded (the native call: it releases the interpreter lock)."""
         ...
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.prediction import Prediction
 from rules.rulebook import Rulebook
 from rules.templates import RenderError
 from service.assess import Assessment, assess, validate_facts
@@ -41,41 +42,74 @@ from service.views import (
 log = logging.getLogger("autoreply.decisions")
 
 
-def assess_ticket(
-    state: AppState, ticket: TicketIn, rulebook: Rulebook, facts: dict[str, Any]
-) -> Assessment:
-    """Return the champion's assessment of a ticket whose facts are typed."""
+def current_model(state: AppState) -> LoadedModel:
+    """Return the model in use; 503 while none is loaded."""
     model = state.models.current
     if model is None:
         raise ModelUnavailable(
             f"no model bundle is loaded ({state.models.error or 'not loaded yet'})"
         )
-    return assess_with(state, model, ticket, rulebook, facts)
+    return model
+
+
+def serves(model: LoadedModel, ticket: TicketIn, rulebook: Rulebook) -> bool:
+    """Return whether both the rulebook and the model know the ticket's line."""
+    return ticket.line in rulebook.topics.lines and ticket.line in model.classifier.lines
 
 
 def assess_with(
-    state: AppState, model: LoadedModel, ticket: TicketIn, rulebook: Rulebook, facts: dict[str, Any]
+    state: AppState,
+    model: LoadedModel,
+    ticket: TicketIn,
+    rulebook: Rulebook,
+    facts: dict[str, Any],
+    prediction: Prediction | None,
 ) -> Assessment:
-    """Return one model's assessment of a ticket: its prediction, then the pure decision."""
-    served = ticket.line in rulebook.topics.lines and ticket.line in model.classifier.lines
+    """Return one model's assessment of a ticket from its prediction: the pure decision."""
     return assess(
         ticket=ticket,
         facts=facts,
         rulebook=rulebook,
         policy=model.policy,
         model_version=model.classifier.version,
-        prediction=state.predictions.predict(model, ticket) if served else None,
+        prediction=prediction,
         mode=state.settings.line_modes.get(ticket.line, LineMode.OFF),
         limit=state.settings.suggestions,
     )
 
 
-def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
-    """Return the top-k rendered replies for the agent's screen; its record is written behind."""
+def predicted(
+    state: AppState, model: LoadedModel, ticket: TicketIn, rulebook: Rulebook
+) -> Prediction | None:
+    """Return the model's prediction for a ticket it serves, in this thread (None: not served)."""
+    return state.predictions.predict(model, ticket) if serves(model, ticket, rulebook) else None
+
+
+def assess_ticket(
+    state: AppState, ticket: TicketIn, rulebook: Rulebook, facts: dict[str, Any]
+) -> Assessment:
+    """Return the champion's assessment of a ticket whose facts are typed, in this thread."""
+    model = current_model(state)
+    return assess_with(
+        state, model, ticket, rulebook, facts, predicted(state, model, ticket, rulebook)
+    )
+
+
+async def suggest(state: AppState, ticket: TicketIn) -> SuggestResponse:
+    """Return the top-k rendered replies for the agent's screen; its record is written behind.
+
+    On the event loop: only the model's native call leaves it (`PredictionCache.predict_async`).
+    """
     rulebook = state.rulebooks.current
     facts = validate_facts(rulebook, ticket.facts)  # bad input: a 422 before anything is stored
     state.records.check()  # a database known to be down: 503 before the model runs
-    a = assess_ticket(state, ticket, rulebook, facts)
+    model = current_model(state)
+    prediction = (
+        await state.predictions.predict_async(model, ticket)
+        if serves(model, ticket, rulebook)
+        else None
+    )
+    a = assess_with(state, model, ticket, rulebook, facts, prediction)
     decision_id = repo.new_id()
     response = suggest_response(a, decision_id)
     record = decision_row(
@@ -247,7 +281,9 @@ def score_challenger(
 ) -> None:
     """Record what the challenger would have decided on a ticket the champion decided: the same
     ticket, facts and rulebook through the same decision code; nothing is sent."""
-    shadow = assess_with(state, challenger, champion.ticket, rulebook, champion.facts)
+    ticket = champion.ticket
+    prediction = predicted(state, challenger, ticket, rulebook)
+    shadow = assess_with(state, challenger, ticket, rulebook, champion.facts, prediction)
     if kind == "suggest":  # its decision row is written behind: the shadow row refers to it
         state.records.flush()
     with transaction(state.sessions) as session:

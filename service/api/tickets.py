@@ -21,9 +21,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/suggest", response_model=SuggestResponse, responses=ERRORS)
-def suggest(ticket: TicketIn, state: StateDep, _key: SuggestKey) -> Response:
+async def suggest(ticket: TicketIn, state: StateDep, _key: SuggestKey) -> Response:
     """Return the top-k rendered replies for the agent's screen, with topic, rule and trace."""
-    return json_response(pipeline.suggest(state, ticket))
+    return json_response(await pipeline.suggest(state, ticket))
 
 
 @router.post("/autoreply", response_model=AutoreplyResponse, responses=ERRORS)

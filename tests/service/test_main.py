@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import anyio
 from fastapi.testclient import TestClient
 
 from rules.loader import load_rulebook
@@ -91,11 +92,11 @@ def one_request_held(client, monkeypatch) -> Iterator[threading.Event]:
     entered, release = threading.Event(), threading.Event()
     real_suggest = pipeline.suggest
 
-    def held(state, body):
+    async def held(state, body):
         if body.id == "T-held":
             entered.set()
-            release.wait(10)
-        return real_suggest(state, body)
+            await anyio.to_thread.run_sync(release.wait, 10)  # the event loop goes on serving
+        return await real_suggest(state, body)
 
     monkeypatch.setattr(pipeline, "suggest", held)
     busy = threading.Thread(

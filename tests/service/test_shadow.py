@@ -168,6 +168,8 @@ class BrokenClassifier:
     def predict(self, texts, line, k=5, dialogues=None):
         raise RuntimeError("the challenger's inference broke")
 
+    plan = predict
+
 
 def test_a_failing_challenger_leaves_the_champion_answering(make_client):
     client = make_client(rival=RIVAL)
